@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Module graph (see DESIGN.md): CLapack → Linear → Dynamics ┐
+//                                CCairo → Charts ────────────┴→ GradLab → gradlab (CLI)
+let package = Package(
+    name: "gradlab",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "gradlab", targets: ["gradlab"]),
+        .library(name: "GradLab", targets: ["GradLab"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+    ],
+    targets: [
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo",
+                       providers: [.apt(["libcairo2-dev"])]),
+        .systemLibrary(name: "CLapack",
+                       providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
+        .target(name: "Linear", dependencies: ["CLapack"]),
+        .target(name: "Dynamics", dependencies: ["Linear"]),
+        .target(name: "Charts", dependencies: ["CCairo"]),
+        .target(name: "GradLab", dependencies: [
+            "Linear", "Dynamics", "Charts",
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
+        .executableTarget(name: "gradlab", dependencies: [
+            "GradLab",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "LinearTests", dependencies: ["Linear"]),
+        .testTarget(name: "DynamicsTests", dependencies: ["Dynamics", "Linear"]),
+        .testTarget(name: "ChartsTests", dependencies: ["Charts"]),
+        .testTarget(name: "GradLabTests", dependencies: ["GradLab", "Dynamics", "Linear", "Charts"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,156 @@
+import Linear
+
+/// The cell types gradlab knows. Raw values are the names used on the command line and in model files.
+public enum CellKind: String, CaseIterable, Sendable, Codable {
+    case sigmoid, tanh, relu, linear, irnn, lstm, gru, leaky
+
+    /// The pointwise activation of the vanilla-style cells (IRNN is ReLU; leaky units use tanh by default).
+    public var vanillaActivation: Activation? {
+        switch self {
+        case .sigmoid: return .sigmoid
+        case .tanh: return .tanh
+        case .relu, .irnn: return .relu
+        case .linear: return .linear
+        case .leaky: return .tanh
+        case .lstm, .gru: return nil
+        }
+    }
+
+    /// Rows of weight_ih / weight_hh per hidden unit (PyTorch stacks gates: LSTM i,f,g,o; GRU r,z,n).
+    public var gateCount: Int {
+        switch self {
+        case .lstm: return 4
+        case .gru: return 3
+        default: return 1
+        }
+    }
+
+    /// Whether the state carries a cell vector c besides h.
+    public var hasCellState: Bool { self == .lstm }
+}
+
+/// Per-step upper bounds on the spectral norm of the state Jacobian ‖∂s_j/∂s_{j−1}‖₂.
+public struct StepBound: Sendable, Equatable {
+    /// Uses only a-priori facts (sup of derivatives, gate ranges, weight norms): the classical bound.
+    public var worstCase: Double
+    /// Uses the values the trajectory actually visited at this step (max |f′(a_j)| etc.): tighter.
+    public var trajectory: Double
+    public init(worstCase: Double, trajectory: Double) {
+        self.worstCase = worstCase
+        self.trajectory = trajectory
+    }
+}
+
+/// A recurrent cell: forward step plus the analytic Jacobian of the new state with respect to the old one.
+///
+/// The state vector `s` is `h` for every cell but the LSTM, whose state is `[h; c]` (2n). Each step records
+/// a pre-activation vector (size `preactivationSize`) so that Jacobians can be recomputed later from the
+/// trajectory instead of being stored (T dense n×n matrices would not fit for long horizons).
+public protocol RecurrentCell: Sendable {
+    var kind: CellKind { get }
+    var parameters: CellParameters { get }
+    var stateSize: Int { get }
+    var preactivationSize: Int { get }
+
+    /// s_j = F(s_{j−1}, x_j); writes the pre-activations of this step into `preactivation`.
+    func step(state: [Double], input: [Double], preactivation: inout [Double]) -> [Double]
+
+    /// J_j = ∂s_j/∂s_{j−1} (stateSize × stateSize), written into `jacobian`.
+    func stateJacobian(previous: [Double], preactivation: [Double], next: [Double], into jacobian: inout Matrix)
+
+    /// Upper bounds on ‖J_j‖₂ at step `step` (1-based).
+    func stepBound(previous: [Double], preactivation: [Double], next: [Double], step: Int) -> StepBound
+}
+
+public extension RecurrentCell {
+    var hiddenSize: Int { parameters.hiddenSize }
+    var inputSize: Int { parameters.inputSize }
+
+    func step(state: [Double], input: [Double]) -> [Double] {
+        var pre = [Double](repeating: 0, count: preactivationSize)
+        return step(state: state, input: input, preactivation: &pre)
+    }
+
+    /// Convenience: J_j as a new matrix, recomputing the step's pre-activations.
+    func stateJacobian(state: [Double], input: [Double]) -> Matrix {
+        var pre = [Double](repeating: 0, count: preactivationSize)
+        let next = step(state: state, input: input, preactivation: &pre)
+        var j = Matrix(rows: stateSize, cols: stateSize)
+        stateJacobian(previous: state, preactivation: pre, next: next, into: &j)
+        return j
+    }
+}
+
+/// The weights of one recurrent layer, in PyTorch's layout (rows = outputs, gates stacked).
+public struct CellParameters: Sendable, Equatable {
+    public var kind: CellKind
+    public var hiddenSize: Int
+    public var inputSize: Int
+    /// (gates·n) × d
+    public var weightIH: Matrix
+    /// (gates·n) × n
+    public var weightHH: Matrix
+    public var biasIH: [Double]
+    public var biasHH: [Double]
+    /// Leaky units only: per-unit leak α ∈ [0, 1): h_t = α⊙h_{t−1} + (1−α)⊙F(·).
+    public var alpha: [Double]?
+
+    public init(kind: CellKind, hiddenSize: Int, inputSize: Int, weightIH: Matrix, weightHH: Matrix,
+                biasIH: [Double], biasHH: [Double], alpha: [Double]? = nil) {
+        self.kind = kind
+        self.hiddenSize = hiddenSize
+        self.inputSize = inputSize
+        self.weightIH = weightIH
+        self.weightHH = weightHH
+        self.biasIH = biasIH
+        self.biasHH = biasHH
+        self.alpha = alpha
+    }
+
+    /// Checks every shape and value; the message names the offending field.
+    public func validate() throws {
+        let g = kind.gateCount, n = hiddenSize, d = inputSize
+        func fail(_ s: String) -> ModelError { ModelError.invalid(s) }
+        guard n > 0 else { throw fail("hidden_size must be positive (got \(n))") }
+        guard d >= 0 else { throw fail("input_size must be non-negative (got \(d))") }
+        guard weightIH.rows == g * n && weightIH.cols == d else {
+            throw fail("weight_ih must be \(g * n)×\(d) for a \(kind.rawValue) cell with hidden_size \(n), got \(weightIH.rows)×\(weightIH.cols)")
+        }
+        guard weightHH.rows == g * n && weightHH.cols == n else {
+            throw fail("weight_hh must be \(g * n)×\(n) for a \(kind.rawValue) cell with hidden_size \(n), got \(weightHH.rows)×\(weightHH.cols)")
+        }
+        guard biasIH.count == g * n else { throw fail("bias_ih must have \(g * n) entries, got \(biasIH.count)") }
+        guard biasHH.count == g * n else { throw fail("bias_hh must have \(g * n) entries, got \(biasHH.count)") }
+        guard weightIH.allFinite else { throw fail("weight_ih contains NaN or infinity") }
+        guard weightHH.allFinite else { throw fail("weight_hh contains NaN or infinity") }
+        guard (biasIH + biasHH).allSatisfy(\.isFinite) else { throw fail("bias_ih/bias_hh contain NaN or infinity") }
+        if kind == .leaky {
+            guard let a = alpha else { throw fail("a leaky cell needs \"alpha\" (\(n) leak rates in [0, 1))") }
+            guard a.count == n else { throw fail("alpha must have \(n) entries, got \(a.count)") }
+            guard a.allSatisfy({ $0 >= 0 && $0 < 1 }) else { throw fail("alpha entries must lie in [0, 1)") }
+        }
+    }
+
+    /// The rows of gate `index` of weight_hh (e.g. LSTM f = 1), n × n.
+    public func recurrentGate(_ index: Int) -> Matrix {
+        weightHH.block(rows: (index * hiddenSize)..<((index + 1) * hiddenSize), cols: 0..<hiddenSize)
+    }
+}
+
+public enum ModelError: Error, CustomStringConvertible, Equatable {
+    case invalid(String)
+    public var description: String {
+        switch self { case .invalid(let s): return s }
+    }
+}
+
+/// Builds the cell for a parameter set (validating it first).
+public func makeCell(_ p: CellParameters) throws -> any RecurrentCell {
+    try p.validate()
+    switch p.kind {
+    case .sigmoid, .tanh, .relu, .linear, .irnn: return VanillaCell(p)
+    case .leaky: return LeakyCell(p)
+    case .lstm: return LSTMCell(p)
+    case .gru: return GRUCell(p)
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import Linear
+
+/// LSTM with PyTorch's conventions: gates stacked i, f, g, o in weight_ih (4n×d) and weight_hh (4n×n);
+/// c_j = f⊙c_{j−1} + i⊙g, h_j = o⊙tanh(c_j). The state is s = [h; c] (2n).
+///
+/// Jacobian of s_j with respect to s_{j−1}, in blocks (σ′ = σ(1−σ), tanh′ = 1−tanh²):
+///
+///     C = ∂c_j/∂h_{j−1} = diag(c_{j−1}⊙σ′(a_f)) W_f + diag(g⊙σ′(a_i)) W_i + diag(i⊙tanh′(a_g)) W_g
+///     D = ∂c_j/∂c_{j−1} = diag(f)                       ← the constant error carousel, gated by f
+///     A = ∂h_j/∂h_{j−1} = diag(tanh(c_j)⊙σ′(a_o)) W_o + diag(o⊙tanh′(c_j)) C
+///     B = ∂h_j/∂c_{j−1} = diag(o⊙tanh′(c_j)⊙f)
+///
+/// Bound. For x = (x_h, x_c): ‖J x‖ ≤ ‖(‖A‖‖x_h‖ + ‖B‖‖x_c‖, ‖C‖‖x_h‖ + ‖D‖‖x_c‖)‖ ≤ ‖M‖₂ ‖x‖ with the
+/// 2×2 matrix M = [[‖A‖, ‖B‖], [‖C‖, ‖D‖]], so ‖J‖₂ ≤ ‖M‖₂. Each block norm is bounded through
+/// ‖diag(v) W‖₂ ≤ max|v| ‖W‖₂ and the triangle inequality:
+///   - trajectory bound: the max|v| of the values this step actually visited;
+///   - worst case: σ′ ≤ 1/4, tanh′ ≤ 1, gates i, f, o ∈ (0, 1), |g|, |tanh| ≤ 1, and |c_{j−1}|∞ ≤ |c_0|∞ + (j−1)
+///     (each step adds |i⊙g| < 1 and f shrinks), giving
+///     ‖C‖ ≤ (|c_0|∞ + j − 1)/4·‖W_f‖ + ‖W_i‖/4 + ‖W_g‖, ‖A‖ ≤ ‖W_o‖/4 + ‖C‖, ‖B‖ ≤ 1, ‖D‖ ≤ 1.
+/// The worst case is ≥ 1 at every step: the classical bound cannot show an LSTM's gradients vanish — that
+/// is why the forget gate's actual values (D = diag(f)) matter.
+/// Since ‖∂h_t/∂h_k‖ and ‖∂c_t/∂c_k‖ are blocks of the full product, the same bound covers them.
+public struct LSTMCell: RecurrentCell {
+    public let parameters: CellParameters
+    /// ‖W_i‖₂, ‖W_f‖₂, ‖W_g‖₂, ‖W_o‖₂ (recurrent gate blocks).
+    public let gateNorms: [Double]
+    /// |c_0|∞, needed by the a-priori bound on |c_j|.
+    public var initialCellMax: Double = 0
+    private let w: [Matrix]
+
+    public init(_ p: CellParameters) {
+        parameters = p
+        w = (0..<4).map { p.recurrentGate($0) }
+        gateNorms = w.map(\.spectralNorm)
+    }
+
+    public var kind: CellKind { .lstm }
+    public var stateSize: Int { 2 * parameters.hiddenSize }
+    public var preactivationSize: Int { 4 * parameters.hiddenSize }
+
+    public func step(state: [Double], input: [Double], preactivation a: inout [Double]) -> [Double] {
+        let n = parameters.hiddenSize
+        Affine.preactivation(parameters, state: state, input: input, into: &a)
+        var next = [Double](repeating: 0, count: 2 * n)
+        for k in 0..<n {
+            let i = Activation.sigmoid(a[k]), f = Activation.sigmoid(a[n + k])
+            let g = tanh(a[2 * n + k]), o = Activation.sigmoid(a[3 * n + k])
+            let c = f * state[n + k] + i * g
+            next[n + k] = c
+            next[k] = o * tanh(c)
+        }
+        return next
+    }
+
+    /// Per-unit quantities of one step.
+    private struct Gates {
+        var i, f, g, o, di, df, dg, do_, tc, dtc: [Double]
+    }
+
+    private func gates(_ a: [Double], next: [Double]) -> Gates {
+        let n = parameters.hiddenSize
+        var r = Gates(i: [], f: [], g: [], o: [], di: [], df: [], dg: [], do_: [], tc: [], dtc: [])
+        for k in 0..<n {
+            let i = Activation.sigmoid(a[k]), f = Activation.sigmoid(a[n + k])
+            let g = tanh(a[2 * n + k]), o = Activation.sigmoid(a[3 * n + k])
+            let tc = tanh(next[n + k])
+            r.i.append(i); r.f.append(f); r.g.append(g); r.o.append(o)
+            r.di.append(i * (1 - i)); r.df.append(f * (1 - f)); r.dg.append(1 - g * g); r.do_.append(o * (1 - o))
+            r.tc.append(tc); r.dtc.append(1 - tc * tc)
+        }
+        return r
+    }
+
+    public func stateJacobian(previous: [Double], preactivation a: [Double], next: [Double], into j: inout Matrix) {
+        let n = parameters.hiddenSize, m = 2 * n
+        let q = gates(a, next: next)
+        // C = diag(c_prev σ′(a_f)) W_f + diag(g σ′(a_i)) W_i + diag(i tanh′(a_g)) W_g
+        var cBlock = Matrix(rows: n, cols: n)
+        for r in 0..<n {
+            let sf = previous[n + r] * q.df[r], si = q.g[r] * q.di[r], sg = q.i[r] * q.dg[r]
+            for c in 0..<n {
+                cBlock.data[r * n + c] = sf * w[1].data[r * n + c] + si * w[0].data[r * n + c] + sg * w[2].data[r * n + c]
+            }
+        }
+        for r in 0..<n {
+            let so = q.tc[r] * q.do_[r], sc = q.o[r] * q.dtc[r]
+            for c in 0..<n {
+                j.data[r * m + c] = so * w[3].data[r * n + c] + sc * cBlock.data[r * n + c]   // A
+                j.data[r * m + n + c] = 0                                                  // B (diagonal below)
+                j.data[(n + r) * m + c] = cBlock.data[r * n + c]                          // C
+                j.data[(n + r) * m + n + c] = 0                                           // D (diagonal below)
+            }
+            j.data[r * m + n + r] = sc * q.f[r]
+            j.data[(n + r) * m + n + r] = q.f[r]
+        }
+    }
+
+    public func stepBound(previous: [Double], preactivation a: [Double], next: [Double], step: Int) -> StepBound {
+        let n = parameters.hiddenSize
+        let q = gates(a, next: next)
+        func mx(_ f: (Int) -> Double) -> Double { (0..<n).reduce(0) { max($0, abs(f($1))) } }
+        let c = mx { previous[n + $0] * q.df[$0] } * gateNorms[1] + mx { q.g[$0] * q.di[$0] } * gateNorms[0]
+            + mx { q.i[$0] * q.dg[$0] } * gateNorms[2]
+        let aT = mx { q.tc[$0] * q.do_[$0] } * gateNorms[3] + mx { q.o[$0] * q.dtc[$0] } * c
+        let trajectory = Self.blockNorm(aT, mx { q.o[$0] * q.dtc[$0] * q.f[$0] }, c, mx { q.f[$0] })
+        let gamma = initialCellMax + Double(step - 1)
+        let cW = gamma / 4 * gateNorms[1] + gateNorms[0] / 4 + gateNorms[2]
+        let worst = Self.blockNorm(gateNorms[3] / 4 + cW, 1, cW, 1)
+        return StepBound(worstCase: worst, trajectory: trajectory)
+    }
+
+    /// Spectral norm of the non-negative 2×2 matrix [[a, b], [c, d]].
+    static func blockNorm(_ a: Double, _ b: Double, _ c: Double, _ d: Double) -> Double {
+        let s = a * a + b * b + c * c + d * d
+        let det = a * d - b * c
+        return ((s + max(0, s * s - 4 * det * det).squareRoot()) / 2).squareRoot()
+    }
+}

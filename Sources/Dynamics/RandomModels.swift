@@ -1,0 +1,81 @@
+import Linear
+
+/// How the recurrent matrix is drawn.
+public enum RecurrentInit: String, CaseIterable, Sendable {
+    /// Entries N(0, g²/n): spectral radius ≈ g (circular law), ‖W‖₂ ≈ 2g for large n.
+    case gaussian
+    /// g · Haar-orthogonal: every singular value equals g.
+    case orthogonal
+}
+
+/// Everything that determines a random model. Same spec ⇒ identical model, bit for bit.
+public struct RandomModelSpec: Sendable, Equatable {
+    public var kind: CellKind
+    public var hidden: Int
+    public var input: Int
+    public var steps: Int
+    public var gain: Double
+    public var seed: UInt64
+    public var initialization: RecurrentInit
+    /// LSTM: bias of the forget gate (added to bias_ih's f block). 1 is the classic "remember by default".
+    public var forgetBias: Double
+    /// Leaky units: α is drawn uniformly from this range, per unit.
+    public var leakRange: ClosedRange<Double>
+    /// Standard deviation of the inputs x_t.
+    public var inputScale: Double
+
+    public init(kind: CellKind, hidden: Int = 32, input: Int = 8, steps: Int = 100, gain: Double = 1, seed: UInt64 = 0,
+                initialization: RecurrentInit = .gaussian, forgetBias: Double = 0,
+                leakRange: ClosedRange<Double> = 0.02...0.2, inputScale: Double = 1) {
+        self.kind = kind
+        self.hidden = hidden
+        self.input = input
+        self.steps = steps
+        self.gain = gain
+        self.seed = seed
+        self.initialization = initialization
+        self.forgetBias = forgetBias
+        self.leakRange = leakRange
+        self.inputScale = inputScale
+    }
+}
+
+public enum RandomModels {
+    /// Builds the model. Weights and inputs come from separate streams of the seed, so every cell kind of
+    /// one comparison sees the same input sequence, and the vanilla cells (sigmoid, tanh, ReLU, linear)
+    /// share the very same W_hh and W_ih: only the activation differs.
+    ///
+    /// - vanilla: W_hh per `initialization` with gain g; W_ih ~ N(0, 1/d); biases 0.
+    /// - irnn (Le, Jaitly & Hinton 2015): ReLU, W_hh = g·I, W_ih ~ N(0, 0.001²), biases 0.
+    /// - lstm / gru: each gate's recurrent block drawn like W_hh; W_ih ~ N(0, 1/d); biases 0 except the
+    ///   LSTM forget gate's, which is `forgetBias`.
+    /// - leaky: tanh units, W_hh and W_ih as vanilla, α_i ~ U(leakRange).
+    public static func make(_ s: RandomModelSpec) -> Model {
+        let n = s.hidden, d = s.input, g = s.kind.gateCount
+        var wr = SeededRNG.derived(seed: s.seed, stream: 1)
+        var xr = SeededRNG.derived(seed: s.seed, stream: 2)
+        func recurrentBlock() -> Matrix {
+            switch s.initialization {
+            case .gaussian: return Init.recurrent(n: n, gain: s.gain, rng: &wr)
+            case .orthogonal: return Init.orthogonal(n: n, gain: s.gain, rng: &wr)
+            }
+        }
+        var whh = Matrix(rows: g * n, cols: n)
+        if s.kind == .irnn {
+            whh = Init.identity(n: n, gain: s.gain)
+        } else {
+            for k in 0..<g { whh.setBlock(recurrentBlock(), at: k * n, 0) }
+        }
+        let inputStd = s.kind == .irnn ? 0.001 : 1 / Double(max(d, 1)).squareRoot()
+        let wih = Init.gaussian(rows: g * n, cols: d, std: inputStd, rng: &wr)
+        var bih = [Double](repeating: 0, count: g * n)
+        if s.kind == .lstm { for k in n..<(2 * n) { bih[k] = s.forgetBias } }
+        let alpha: [Double]? = s.kind == .leaky
+            ? (0..<n).map { _ in wr.uniform(s.leakRange.lowerBound, s.leakRange.upperBound) } : nil
+        let params = CellParameters(kind: s.kind, hiddenSize: n, inputSize: d, weightIH: wih, weightHH: whh,
+                                    biasIH: bih, biasHH: [Double](repeating: 0, count: g * n), alpha: alpha)
+        let inputs = (0..<s.steps).map { _ in xr.gaussians(d, std: s.inputScale) }
+        let zeros = [Double](repeating: 0, count: n)
+        return Model(parameters: params, h0: zeros, c0: s.kind == .lstm ? zeros : nil, inputs: inputs)
+    }
+}

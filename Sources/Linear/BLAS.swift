@@ -1,0 +1,58 @@
+import CLapack
+
+/// Thin Swift wrappers over CBLAS (OpenBLAS). All matrices are row-major.
+public enum BLAS {
+    /// OpenBLAS's own thread count. gradlab sets it to 1 when it parallelises over experiments itself.
+    public static var threads: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+
+    /// C = A · B.
+    public static func multiply(_ a: Matrix, _ b: Matrix) -> Matrix {
+        var c = Matrix(rows: a.rows, cols: b.cols)
+        gemm(a, b, into: &c)
+        return c
+    }
+
+    /// C ← α·op(A)·op(B) + β·C, writing into existing storage (no allocation in hot loops).
+    public static func gemm(_ a: Matrix, _ b: Matrix, into c: inout Matrix,
+                            transA: Bool = false, transB: Bool = false, alpha: Double = 1, beta: Double = 0) {
+        let m = transA ? a.cols : a.rows
+        let k = transA ? a.rows : a.cols
+        let kb = transB ? b.cols : b.rows
+        let n = transB ? b.rows : b.cols
+        precondition(k == kb && c.rows == m && c.cols == n, "gemm: shapes \(a.rows)×\(a.cols), \(b.rows)×\(b.cols) → \(c.rows)×\(c.cols)")
+        if m == 0 || n == 0 { return }
+        if k == 0 { for i in c.data.indices { c.data[i] *= beta }; return }
+        a.data.withUnsafeBufferPointer { pa in
+            b.data.withUnsafeBufferPointer { pb in
+                c.data.withUnsafeMutableBufferPointer { pc in
+                    cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                                Int32(m), Int32(n), Int32(k), alpha, pa.baseAddress, Int32(a.cols),
+                                pb.baseAddress, Int32(b.cols), beta, pc.baseAddress, Int32(c.cols))
+                }
+            }
+        }
+    }
+
+    /// y = A · x.
+    public static func multiply(_ a: Matrix, _ x: [Double]) -> [Double] {
+        var y = [Double](repeating: 0, count: a.rows)
+        gemv(a, x, into: &y)
+        return y
+    }
+
+    /// y ← α·op(A)·x + β·y.
+    public static func gemv(_ a: Matrix, _ x: [Double], into y: inout [Double], trans: Bool = false,
+                            alpha: Double = 1, beta: Double = 0) {
+        precondition(x.count == (trans ? a.rows : a.cols) && y.count == (trans ? a.cols : a.rows), "gemv: shape mismatch")
+        if a.rows == 0 || a.cols == 0 { for i in y.indices { y[i] *= beta }; return }
+        a.data.withUnsafeBufferPointer { pa in
+            y.withUnsafeMutableBufferPointer { py in
+                cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(a.rows), Int32(a.cols), alpha,
+                            pa.baseAddress, Int32(a.cols), x, 1, beta, py.baseAddress, 1)
+            }
+        }
+    }
+}
