@@ -1,0 +1,72 @@
+import Foundation
+import Dynamics
+import Linear
+
+/// Benchmarks of the curve job (forward pass + one backward sweep with spectral and Frobenius norms at
+/// every lag). Each case runs in its own process (see the CLI) so its peak memory is its own.
+public enum Bench {
+    public struct Case: Sendable, Hashable {
+        public var cell: CellKind
+        public var hidden: Int
+        public var steps: Int
+        public init(cell: CellKind, hidden: Int, steps: Int) { self.cell = cell; self.hidden = hidden; self.steps = steps }
+
+        /// "tanh:256:1000"
+        public init?(_ text: String) {
+            let p = text.split(separator: ":")
+            guard p.count == 3, let k = CellKind(rawValue: String(p[0])), let n = Int(p[1]), let t = Int(p[2]), n > 0, t > 0 else { return nil }
+            self.init(cell: k, hidden: n, steps: t)
+        }
+        public var text: String { "\(cell.rawValue):\(hidden):\(steps)" }
+    }
+
+    /// The matrix: tanh and LSTM, n ∈ {32, 128, 256}, T ∈ {100, 1000}.
+    public static let defaultCases: [Case] = [CellKind.tanh, .lstm].flatMap { k in
+        [32, 128, 256].flatMap { n in [100, 1000].map { Case(cell: k, hidden: n, steps: $0) } }
+    }
+
+    public struct Result: Sendable {
+        public var benchCase: Case
+        public var bestSeconds: Double
+        public var medianSeconds: Double
+        public var peakMB: Double
+        public var svdFallbacks: Int
+        public var json: String {
+            "{\"case\":\"\(benchCase.text)\",\"best_s\":\(bestSeconds),\"median_s\":\(medianSeconds),\"peak_mb\":\(peakMB),\"svd_fallbacks\":\(svdFallbacks)}"
+        }
+        public init?(json line: String) {
+            guard let d = line.data(using: .utf8), let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any],
+                  let c = (o["case"] as? String).flatMap(Case.init), let b = o["best_s"] as? Double, let m = o["median_s"] as? Double,
+                  let p = o["peak_mb"] as? Double, let f = o["svd_fallbacks"] as? Int else { return nil }
+            self.init(benchCase: c, bestSeconds: b, medianSeconds: m, peakMB: p, svdFallbacks: f)
+        }
+        init(benchCase: Case, bestSeconds: Double, medianSeconds: Double, peakMB: Double, svdFallbacks: Int) {
+            self.benchCase = benchCase; self.bestSeconds = bestSeconds; self.medianSeconds = medianSeconds
+            self.peakMB = peakMB; self.svdFallbacks = svdFallbacks
+        }
+    }
+
+    /// Times `repetitions` runs of the case in this process.
+    public static func run(_ c: Case, repetitions: Int) throws -> Result {
+        let model = RandomModels.make(RandomModelSpec(kind: c.cell, hidden: c.hidden, input: 8, steps: c.steps, gain: 1, seed: 0))
+        var times: [Double] = []
+        var fallbacks = 0
+        for _ in 0..<max(1, repetitions) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let traj = try Trajectory(model: model)
+            let curves = JacobianProducts.curves(traj, spectral: true)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            fallbacks = curves.svdFallbacks
+        }
+        times.sort()
+        return Result(benchCase: c, bestSeconds: times[0], medianSeconds: times[times.count / 2], peakMB: peakResidentMB(),
+                      svdFallbacks: fallbacks)
+    }
+
+    /// Peak resident set size of this process (getrusage: kilobytes on Linux).
+    public static func peakResidentMB() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+}

@@ -1,0 +1,204 @@
+import Foundation
+import Dynamics
+import Linear
+
+/// Parameters of the "curves" experiment: ‖∂h_t/∂h_k‖ against the lag t − k, one curve per cell.
+public struct CurvesOptions: Sendable {
+    public var cells: [CellKind] = [.sigmoid, .tanh, .relu, .irnn, .lstm]
+    public var hidden = 32
+    public var input = 8
+    public var steps = 100
+    public var gain = 1.0
+    public var seed: UInt64 = 0
+    public var norm: NormKind = .spectral
+    public var initialization: RecurrentInit = .gaussian
+    public var forgetBias = 0.0
+    public var leakRange: ClosedRange<Double> = 0.02...0.2
+    /// Analyse these gradlab.model/1 files instead of random models.
+    public var modelPaths: [String] = []
+    public init() {}
+
+    public func validate() throws {
+        try Check.positive(hidden, "--hidden")
+        try Check.nonNegative(input, "--input")
+        try Check.positive(steps, "--steps")
+        try Check.positive(gain, "--gain")
+        try Check.finite(forgetBias, "--forget-bias")
+        try Check.atMost(hidden, 4096, "--hidden", "larger state sizes do not fit this tool's dense n×n products")
+        try Check.atMost(steps, 1_000_000, "--steps", "longer runs would not fit in memory")
+        guard !cells.isEmpty || !modelPaths.isEmpty else { throw GradLabError.usage("--cells must name at least one cell") }
+    }
+
+    func spec(_ kind: CellKind) -> RandomModelSpec {
+        RandomModelSpec(kind: kind, hidden: hidden, input: input, steps: steps, gain: gain, seed: seed,
+                        initialization: initialization, forgetBias: forgetBias, leakRange: leakRange)
+    }
+}
+
+public enum Regime: String, Sendable {
+    case vanishing, exploding, neutral
+}
+
+/// The analysis of one model.
+public struct CellCurves: Sendable {
+    public var label: String
+    public var model: Model
+    public var curves: ProductCurves
+    /// Forward pass overflowed at this step (the analysis covers the steps before it).
+    public var overflowStep: Int?
+    /// ‖W_hh‖₂ of the (stacked) recurrent matrix.
+    public var betaW: Double
+    /// sup|f′| for vanilla-type cells; nil for gated cells, whose bound is per step (see LSTMCell, GRUCell).
+    public var betaH: Double?
+    /// Least-squares slope of log10‖∂h_t/∂h_k‖ over the second half of the lags (decades per step).
+    public var slope: Double
+    public var regime: Regime
+    /// First lag at which the product is exactly zero (all ReLUs off somewhere), if any.
+    public var zeroFromLag: Int?
+    /// log10(bound) − log10(actual) at the largest lag: how many decades the classical bound overshoots.
+    public var boundSlack: Double
+
+    public var kind: CellKind { model.kind }
+    /// Growth factor per step, 10^slope.
+    public var perStepFactor: Double { pow(10, slope) }
+
+    public func warning() -> String? {
+        overflowStep.map { "\(label): the forward pass overflowed at step \($0) (the state reached ±∞); analysing steps 0…\($0 - 1) only" }
+    }
+}
+
+public enum CurvesExperiment {
+    /// Regime threshold in decades per step (≈ ±0.5 % per step).
+    public static let neutralBand = 0.002
+
+    /// The labelled models to analyse: loaded files, or one random model per cell.
+    public static func models(_ o: CurvesOptions) throws -> [(label: String, model: Model)] {
+        try o.validate()
+        var out: [(String, Model)] = []
+        if o.modelPaths.isEmpty {
+            out = o.cells.map { ($0.rawValue, RandomModels.make(o.spec($0))) }
+        } else {
+            for path in o.modelPaths {
+                let m = try ModelFile.load(path)
+                out.append((m.kind.rawValue, m))
+            }
+        }
+        // Disambiguate repeated labels ("tanh", "tanh #2").
+        var seen: [String: Int] = [:]
+        return out.map { label, m in
+            seen[label, default: 0] += 1
+            return (seen[label]! > 1 ? "\(label) #\(seen[label]!)" : label, m)
+        }
+    }
+
+    public static func run(_ o: CurvesOptions) throws -> [CellCurves] {
+        try models(o).map { try analyse($0.model, label: $0.label) }
+    }
+
+    public static func analyse(_ model: Model, label: String, spectral: Bool = true) throws -> CellCurves {
+        let traj: Trajectory
+        do { traj = try Trajectory(model: model) } catch { throw GradLabError.data("\(label): \(error)") }
+        let curves = JacobianProducts.curves(traj, spectral: spectral)
+        let main = spectral ? curves.log10Spectral : curves.log10Frobenius
+        let t = curves.endStep
+        let zeroLag = main.firstIndex { $0 == -.infinity }
+        let lo = t >= 4 ? max(1, t / 2) : 0
+        let fitLags = (lo...t).filter { main[$0].isFinite }
+        var slope = 0.0
+        if fitLags.count >= 2 {
+            let xs = fitLags.map(Double.init), ys = fitLags.map { main[$0] }
+            let mx = xs.reduce(0, +) / Double(xs.count), my = ys.reduce(0, +) / Double(ys.count)
+            let sxy = zip(xs, ys).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) }
+            let sxx = xs.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }
+            slope = sxx > 0 ? sxy / sxx : 0
+        }
+        let regime: Regime = zeroLag != nil || slope < -neutralBand ? .vanishing : (slope > neutralBand ? .exploding : .neutral)
+        let last = main[t]
+        return CellCurves(label: label, model: model, curves: curves, overflowStep: traj.overflowStep,
+                          betaW: model.parameters.weightHH.spectralNorm,
+                          betaH: model.kind.gateCount == 1 ? model.kind.vanillaActivation?.derivativeSup : nil,
+                          slope: slope, regime: regime, zeroFromLag: zeroLag,
+                          boundSlack: last.isFinite ? curves.log10Bound[t] - last : .infinity)
+    }
+
+    /// Lags shown in the summary table.
+    static func tableLags(_ t: Int) -> [Int] {
+        Array(Set([1, 10, t / 2, t].filter { $0 >= 1 && $0 <= t })).sorted()
+    }
+
+    /// A readable summary, one row per cell.
+    public static func table(_ results: [CellCurves], norm: NormKind) -> String {
+        let t = results.map(\.curves.endStep).max() ?? 0
+        let lags = tableLags(t)
+        var table = TextTable(["cell", "β_W", "β_h", "×/step"] + lags.map { "lag \($0)" } + ["regime", "bound slack"])
+        for r in results {
+            let curve = r.curves.log10Norm(norm)
+            var row = [r.label, Format.fixed(r.betaW, 3), r.betaH.map { Format.fixed($0, 2) } ?? "gated",
+                       Format.fixed(r.perStepFactor, 3)]
+            row += lags.map { $0 < curve.count ? sci(curve[$0]) : "—" }
+            var regime = r.regime.rawValue
+            if let z = r.zeroFromLag { regime += " (0 from lag \(z))" }
+            row += [regime, r.boundSlack.isFinite ? "\(Format.fixed(r.boundSlack, 1)) dec" : "∞"]
+            table.add(row)
+        }
+        let title = "log10-scaled ‖∂h_t/∂h_k‖ (\(norm.rawValue) norm) at t = \(t), shown as 10^x; bound = (β_W β_h)^(t−k)"
+        return title + "\n" + table.render()
+    }
+
+    /// 10^x as text: "3.2e-5" for moderate x, "10^-412.3" beyond Double's range.
+    public static func sci(_ log10v: Double) -> String {
+        if log10v == -.infinity { return "0" }
+        guard log10v.isFinite else { return "—" }
+        if abs(log10v) < 300 { return String(format: "%.2e", pow(10, log10v)) }
+        return "10^\(Format.fixed(log10v, 1))"
+    }
+
+    public static let csvHeader = ["cell", "lag", "log10_spectral", "log10_frobenius", "log10_bound", "log10_trajectory_bound",
+                                   "log10_spectral_state", "log10_frobenius_state", "log10_spectral_cell", "log10_frobenius_cell"]
+
+    /// One row per cell and lag; LSTM rows fill the state and cell columns. −∞ (exact zero) is written "-inf".
+    public static func csv(_ results: [CellCurves]) -> String {
+        var lines = [csvHeader.joined(separator: ",")]
+        for r in results {
+            let c = r.curves
+            for lag in c.lags {
+                var cols = [r.label, "\(lag)", Format.exact(c.log10Spectral[lag]), Format.exact(c.log10Frobenius[lag]),
+                            Format.exact(c.log10Bound[lag]), Format.exact(c.log10TrajectoryBound[lag])]
+                for extra in [c.log10SpectralState, c.log10FrobeniusState, c.log10SpectralCell, c.log10FrobeniusCell] {
+                    cols.append(extra.map { Format.exact($0[lag]) } ?? "")
+                }
+                lines.append(cols.joined(separator: ","))
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// JSON with the run's parameters, a summary per cell and its series (null for exact zeros).
+    public static func json(_ results: [CellCurves], options o: CurvesOptions) throws -> Data {
+        let cells: [[String: Any]] = results.map { r in
+            let c = r.curves
+            let series: [[String: Any]] = c.lags.map { lag in
+                var row: [String: Any] = ["lag": lag, "log10_spectral": Format.json(c.log10Spectral[lag]),
+                                          "log10_frobenius": Format.json(c.log10Frobenius[lag]),
+                                          "log10_bound": Format.json(c.log10Bound[lag]),
+                                          "log10_trajectory_bound": Format.json(c.log10TrajectoryBound[lag])]
+                if let s = c.log10SpectralState, let f = c.log10FrobeniusState, let sc = c.log10SpectralCell, let fc = c.log10FrobeniusCell {
+                    row["log10_spectral_state"] = Format.json(s[lag]); row["log10_frobenius_state"] = Format.json(f[lag])
+                    row["log10_spectral_cell"] = Format.json(sc[lag]); row["log10_frobenius_cell"] = Format.json(fc[lag])
+                }
+                return row
+            }
+            return ["cell": r.label, "kind": r.kind.rawValue, "hidden_size": r.model.parameters.hiddenSize,
+                    "t": c.endStep, "beta_w": r.betaW, "beta_h": r.betaH.map { $0 as Any } ?? NSNull(),
+                    "log10_growth_per_step": r.slope, "regime": r.regime.rawValue,
+                    "zero_from_lag": r.zeroFromLag.map { $0 as Any } ?? NSNull(),
+                    "overflow_step": r.overflowStep.map { $0 as Any } ?? NSNull(),
+                    "bound_slack_decades": Format.json(r.boundSlack), "series": series]
+        }
+        let params: [String: Any] = o.modelPaths.isEmpty
+            ? ["hidden": o.hidden, "input": o.input, "steps": o.steps, "gain": o.gain, "seed": o.seed,
+               "init": o.initialization.rawValue, "forget_bias": o.forgetBias, "norm": o.norm.rawValue]
+            : ["models": o.modelPaths, "norm": o.norm.rawValue]
+        return try JSONOut.data(["format": "gradlab.curves/1", "parameters": params, "cells": cells])
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Dynamics
+import Linear
+
+/// gradlab.model/1: one recurrent layer, its initial state and its input sequence, as JSON (DESIGN.md).
+/// Rows are matrix rows in PyTorch's layout. Extension to the agreed format: leaky cells add "alpha".
+public enum ModelFile {
+    public static let format = "gradlab.model/1"
+
+    struct Payload: Codable {
+        var format: String
+        var cell: String
+        var hidden_size: Int
+        var input_size: Int
+        var weight_ih: [[Double]]
+        var weight_hh: [[Double]]
+        var bias_ih: [Double]
+        var bias_hh: [Double]
+        var h0: [Double]
+        var c0: [Double]?
+        var alpha: [Double]?
+        var inputs: [[Double]]
+    }
+
+    public static func encode(_ m: Model) throws -> Data {
+        let p = m.parameters
+        let payload = Payload(format: format, cell: p.kind.rawValue, hidden_size: p.hiddenSize, input_size: p.inputSize,
+                              weight_ih: p.weightIH.nestedRows, weight_hh: p.weightHH.nestedRows,
+                              bias_ih: p.biasIH, bias_hh: p.biasHH, h0: m.h0, c0: m.c0, alpha: p.alpha, inputs: m.inputs)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        var d = try enc.encode(payload)
+        d.append(0x0A)
+        return d
+    }
+
+    public static func save(_ m: Model, to path: String) throws { try OutputFile.write(try encode(m), to: path) }
+
+    /// Parses and validates; every error is one line naming `source` and the problem.
+    public static func decode(_ data: Data, source: String) throws -> Model {
+        let p: Payload
+        do {
+            p = try JSONDecoder().decode(Payload.self, from: data)
+        } catch let e as DecodingError {
+            throw GradLabError.data("\(source): \(describe(e))")
+        } catch {
+            throw GradLabError.data("\(source): not valid JSON")
+        }
+        guard p.format == format else {
+            throw GradLabError.data("\(source): format is \"\(p.format)\", expected \"\(format)\"")
+        }
+        guard let kind = CellKind(rawValue: p.cell) else {
+            throw GradLabError.data("\(source): unknown cell \"\(p.cell)\" (expected one of \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        func matrix(_ rows: [[Double]], _ name: String, cols: Int) throws -> Matrix {
+            if rows.isEmpty { return Matrix(rows: 0, cols: cols) }
+            guard let m = Matrix(nestedRows: rows) else { throw GradLabError.data("\(source): rows of \(name) have different lengths") }
+            return m
+        }
+        let params = CellParameters(kind: kind, hiddenSize: p.hidden_size, inputSize: p.input_size,
+                                    weightIH: try matrix(p.weight_ih, "weight_ih", cols: p.input_size),
+                                    weightHH: try matrix(p.weight_hh, "weight_hh", cols: p.hidden_size),
+                                    biasIH: p.bias_ih, biasHH: p.bias_hh, alpha: p.alpha)
+        let model = Model(parameters: params, h0: p.h0, c0: p.c0, inputs: p.inputs)
+        do { try model.validate() } catch { throw GradLabError.data("\(source): \(error)") }
+        return model
+    }
+
+    public static func load(_ path: String) throws -> Model {
+        guard FileManager.default.fileExists(atPath: path) else { throw GradLabError.noInput("model file \(path) does not exist") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw GradLabError.noInput("cannot read model file \(path)") }
+        return try decode(data, source: path)
+    }
+
+    /// DecodingError → "field 'weight_hh[3]': expected a number" style text.
+    static func describe(_ e: DecodingError) -> String {
+        func path(_ c: [CodingKey]) -> String {
+            c.reduce("") { s, k in k.intValue.map { "\(s)[\($0)]" } ?? (s.isEmpty ? k.stringValue : "\(s).\(k.stringValue)") }
+        }
+        switch e {
+        case .keyNotFound(let k, let ctx):
+            let p = path(ctx.codingPath + [k])
+            return "missing field \"\(p)\""
+        case .typeMismatch(_, let ctx), .valueNotFound(_, let ctx):
+            return "field \"\(path(ctx.codingPath))\" has the wrong type or is null"
+        case .dataCorrupted(let ctx):
+            return ctx.codingPath.isEmpty ? "not valid JSON" : "field \"\(path(ctx.codingPath))\" is malformed"
+        @unknown default:
+            return "malformed model file"
+        }
+    }
+}

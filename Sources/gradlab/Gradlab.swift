@@ -1,0 +1,54 @@
+import ArgumentParser
+import Dynamics
+import GradLab
+
+struct Gradlab: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gradlab",
+        abstract: "Why RNN gradients vanish or explode: Jacobian products, bounds and charts.",
+        subcommands: [CurvesCommand.self, BenchCommand.self])
+}
+
+extension CellKind: ExpressibleByArgument {}
+extension NormKind: ExpressibleByArgument {}
+extension RecurrentInit: ExpressibleByArgument {}
+
+/// "sigmoid,tanh,lstm" → [CellKind]. Parsing keeps the names; `kinds()` rejects an unknown one with a
+/// usage error that lists the valid names (ArgumentParser's own message would not).
+struct CellList: ExpressibleByArgument {
+    var names: [String]
+    init?(argument: String) {
+        names = argument.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+    }
+    func kinds(flag: String = "--cells") throws -> [CellKind] {
+        var kinds: [CellKind] = []
+        for n in names {
+            guard let k = CellKind(rawValue: n) else {
+                throw GradLabError.usage("unknown cell '\(n)' in \(flag) (expected: \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            if !kinds.contains(k) { kinds.append(k) }
+        }
+        guard !kinds.isEmpty else { throw GradLabError.usage("\(flag) must name at least one cell") }
+        return kinds
+    }
+    static var defaultCompletionKind: CompletionKind { .list(CellKind.allCases.map(\.rawValue)) }
+}
+
+/// Options every random-model experiment shares.
+// Numeric options parse `.unconditional` so "--steps -5" reaches validation ("must be positive") and
+// "--forget-bias -1" works, instead of "-5" being taken for a flag.
+struct ModelOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: "Hidden units n.") var hidden = 32
+    @Option(parsing: .unconditional, help: "Input size d.") var input = 8
+    @Option(parsing: .unconditional, help: "Sequence length T.") var steps = 100
+    @Option(parsing: .unconditional, help: "Gain g of the recurrent matrix (entries N(0, g²/n), or g·orthogonal).") var gain = 1.0
+    @Option(parsing: .unconditional, help: "Random seed: the same seed gives identical numbers.") var seed: UInt64 = 0
+    @Option(name: .customLong("init"), help: "Recurrent initialisation: gaussian or orthogonal.") var initialization: RecurrentInit = .gaussian
+    @Option(parsing: .unconditional, help: "LSTM forget-gate bias.") var forgetBias = 0.0
+
+    func apply(to o: inout CurvesOptions) {
+        o.hidden = hidden; o.input = input; o.steps = steps; o.gain = gain; o.seed = seed
+        o.initialization = initialization; o.forgetBias = forgetBias
+    }
+}
+
