@@ -28,7 +28,7 @@ public enum ModelFile {
                               weight_ih: p.weightIH.nestedRows, weight_hh: p.weightHH.nestedRows,
                               bias_ih: p.biasIH, bias_hh: p.biasHH, h0: m.h0, c0: m.c0, alpha: p.alpha, inputs: m.inputs)
         let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys]
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var d = try enc.encode(payload)
         d.append(0x0A)
         return d

@@ -1,0 +1,91 @@
+import Foundation
+import XCTest
+
+/// Runs the built `gradlab` binary (built by `make test` before the tests) as a user would.
+final class CLITests: XCTestCase {
+    static var binary: URL {
+        // The test bundle sits in the same build folder as the executable.
+        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [dir.appendingPathComponent("gradlab"), dir.deletingLastPathComponent().appendingPathComponent("gradlab")]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }
+
+    struct Run { var status: Int32; var stdout: String; var stderr: String }
+
+    static func run(_ args: [String]) throws -> Run {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    var tmp: String!
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
+            XCTFail("gradlab binary not found at \(Self.binary.path): run `swift build -c release` first (make test does)")
+            throw XCTSkip("no binary")
+        }
+        tmp = NSTemporaryDirectory() + "gradlab-cli-\(getpid())-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+    }
+    override func tearDown() { if let tmp { try? FileManager.default.removeItem(atPath: tmp) } }
+
+    private func assertUsageError(_ args: [String], mentions: String, code: Int32 = 64, file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try Self.run(args)
+        XCTAssertEqual(r.status, code, "\(args): \(r.stderr)", file: file, line: line)
+        XCTAssertTrue(r.stderr.contains(mentions), "\(args): stderr was \(r.stderr)", file: file, line: line)
+        XCTAssertEqual(r.stderr.trimmingCharacters(in: .newlines).split(separator: "\n").count, 1, "one line: \(r.stderr)", file: file, line: line)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmp), [], "no output file may be left", file: file, line: line)
+    }
+
+    func testBadInputGivesOneLineErrorsAndNoFiles() throws {
+        let csv = ["--csv", tmp + "/out.csv"]
+        try assertUsageError(["curves", "--cells", "tanh,elman"] + csv, mentions: "unknown cell 'elman'")
+        try assertUsageError(["curves", "--hidden", "0"] + csv, mentions: "--hidden must be a positive integer")
+        try assertUsageError(["curves", "--steps", "-5"] + csv, mentions: "--steps must be a positive integer (got -5)")
+        try assertUsageError(["curves", "--gain", "nan"] + csv, mentions: "--gain must be a finite number")
+        try assertUsageError(["curves", "--norm", "max"] + csv, mentions: "max")
+        try assertUsageError(["curves", "--csv", tmp + "/missing/dir/out.csv"], mentions: "does not exist", code: 73)
+        try assertUsageError(["curves", "--model", tmp + "/nope.json"] + csv, mentions: "does not exist", code: 66)
+        let bad = tmp + "/bad.json"
+        try Data("{\"format\":\"gradlab.model/1\",\"cell\":\"gru\"".utf8).write(to: URL(fileURLWithPath: bad))
+        let r = try Self.run(["curves", "--model", bad] + csv)
+        XCTAssertEqual(r.status, 65)
+        XCTAssertTrue(r.stderr.hasPrefix("gradlab: \(bad): not valid JSON"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/out.csv"))
+    }
+
+    func testCurvesWritesCSVJSONAndModelThatReproduces() throws {
+        let r = try Self.run(["curves", "--cells", "tanh,lstm", "--hidden", "8", "--steps", "30", "--seed", "3",
+                              "--csv", tmp + "/a.csv", "--json", tmp + "/a.json", "--save-model", tmp + "/m.json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("tanh") && r.stdout.contains("lstm") && r.stdout.contains("regime"))
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: tmp + "/a.json"))) as! [String: Any]
+        let cells = json["cells"] as! [[String: Any]]
+        XCTAssertEqual(cells.count, 2)
+        XCTAssertEqual((cells[1]["series"] as! [[String: Any]]).count, 31)
+        XCTAssertNotNil((cells[1]["series"] as! [[String: Any]])[5]["log10_spectral_cell"])
+        // Re-analysing the saved LSTM model gives the same rows as the random run.
+        let r2 = try Self.run(["curves", "--model", tmp + "/m-lstm.json", "--csv", tmp + "/b.csv"])
+        XCTAssertEqual(r2.status, 0, r2.stderr)
+        let a = try String(contentsOfFile: tmp + "/a.csv", encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("lstm,") }
+        let b = try String(contentsOfFile: tmp + "/b.csv", encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("lstm,") }
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(a.count, 31)
+    }
+
+    func testForwardOverflowIsReportedWithItsStep() throws {
+        let r = try Self.run(["curves", "--cells", "relu", "--gain", "2", "--steps", "2000", "--init", "orthogonal",
+                              "--hidden", "16", "--csv", tmp + "/o.csv"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("overflowed at step"), r.stderr)
+        let text = try String(contentsOfFile: tmp + "/o.csv", encoding: .utf8)
+        XCTAssertFalse(text.contains("nan"))
+    }
+}
