@@ -66,10 +66,11 @@ public enum ModelFile {
         return model
     }
 
-    public static func load(_ path: String) throws -> Model {
-        guard FileManager.default.fileExists(atPath: path) else { throw GradLabError.noInput("model file \(path) does not exist") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw GradLabError.noInput("cannot read model file \(path)") }
-        return try decode(data, source: path)
+    public static func load(_ given: String) throws -> Model {
+        let path = OutputFile.source(given)
+        guard FileManager.default.fileExists(atPath: path) else { throw GradLabError.noInput("model file \(given) does not exist") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw GradLabError.noInput("cannot read model file \(given)") }
+        return try decode(data, source: given)
     }
 
     /// DecodingError → "field 'weight_hh[3]': expected a number" style text.

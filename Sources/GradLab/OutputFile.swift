@@ -3,8 +3,42 @@ import Foundation
 /// Atomic file output: data goes to a temporary file beside the target, then is renamed over it, so a
 /// failure never leaves a half-written file. `checkWritable` lets commands fail before doing the work.
 public enum OutputFile {
+    /// Notebook mode: every write must land inside `root`, and is redirected to `staging` (same relative
+    /// path) so a lesson's outputs can be compared or committed all at once. nil for normal runs.
+    public struct Sandbox {
+        public var root: URL
+        public var staging: URL
+        public init(root: URL, staging: URL) { self.root = root.standardizedFileURL; self.staging = staging.standardizedFileURL }
+    }
+    nonisolated(unsafe) public static var sandbox: Sandbox?
+    /// Paths (as given) written since the last `resetLog()`, in order.
+    nonisolated(unsafe) public private(set) static var log: [String] = []
+    public static func resetLog() { log = [] }
+
+    /// Where a write to `path` really goes (the staging copy in notebook mode).
+    public static func destination(_ path: String) throws -> String {
+        guard let box = sandbox else { return path }
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        let root = box.root.path.hasSuffix("/") ? box.root.path : box.root.path + "/"
+        guard url.path.hasPrefix(root) else {
+            throw GradLabError.usage("output \(path) is outside \(box.root.lastPathComponent)/: lessons may only write there")
+        }
+        return box.staging.appendingPathComponent(String(url.path.dropFirst(root.count))).path
+    }
+
+    /// Where to read `path` from: a file staged earlier in the same notebook run wins.
+    public static func source(_ path: String) -> String {
+        guard let staged = try? destination(path), FileManager.default.fileExists(atPath: staged) else { return path }
+        return staged
+    }
+
     /// Throws `.cannotCreate` unless `path`'s directory exists and is writable (and `path` is not a directory).
     public static func checkWritable(_ path: String) throws {
+        let path = try destination(path)
+        if sandbox != nil {
+            try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path,
+                                                    withIntermediateDirectories: true)
+        }
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         var isDir: ObjCBool = false
@@ -20,22 +54,37 @@ public enum OutputFile {
     }
 
     /// Writes `data` to `path` atomically.
-    public static func write(_ data: Data, to path: String) throws {
-        try checkWritable(path)
+    public static func write(_ data: Data, to given: String) throws {
+        try checkWritable(given)
+        let path = try destination(given)
         let url = URL(fileURLWithPath: path)
         let tmp = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
         do {
             try data.write(to: tmp)
-            if FileManager.default.fileExists(atPath: url.path) { _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp) }
-            else { try FileManager.default.moveItem(at: tmp, to: url) }
+            // rename(2) replaces the target atomically (Foundation's replaceItemAt is not reliable on Linux).
+            guard rename(tmp.path, url.path) == 0 else {
+                throw GradLabError.cannotCreate("cannot write \(given): \(String(cString: strerror(errno)))")
+            }
+            log.append(given)
         } catch {
             try? FileManager.default.removeItem(at: tmp)
-            throw GradLabError.cannotCreate("cannot write \(path): \(error.localizedDescription)")
+            if let e = error as? GradLabError { throw e }
+            throw GradLabError.cannotCreate("cannot write \(given): \(error.localizedDescription)")
         }
     }
 
     public static func write(_ text: String, to path: String) throws { try write(Data(text.utf8), to: path) }
+
+    /// For writers that produce the file themselves (e.g. a chart renderer that renames atomically):
+    /// checks the path, hands `body` the real destination, and logs the write.
+    public static func write(to given: String, using body: (String) throws -> Void) throws {
+        try checkWritable(given)
+        do { try body(try destination(given)) } catch let e as GradLabError { throw e } catch {
+            throw GradLabError.cannotCreate("cannot write \(given): \(error)")
+        }
+        log.append(given)
+    }
 
     /// A per-item file name: "{cell}" in `path` is replaced by `name`; otherwise, when `multiple`,
     /// "-name" goes before the extension (models.json → models-tanh.json).

@@ -6,7 +6,7 @@ struct Gradlab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gradlab",
         abstract: "Why RNN gradients vanish or explode: Jacobian products, bounds and charts.",
-        subcommands: [CurvesCommand.self, BenchCommand.self])
+        subcommands: [CurvesCommand.self, BenchCommand.self, NotebookCommand.self])
 }
 
 extension CellKind: ExpressibleByArgument {}
