@@ -77,8 +77,7 @@ public enum JacobianProducts {
                 appendZero()
                 continue
             }
-            let inv = 1 / f
-            p.data.withUnsafeMutableBufferPointer { buf in for i in 0..<buf.count { buf[i] *= inv } }
+            p.scale(by: 1 / f)
             scale += log10(f)
             if isLSTM {
                 let hh = p.block(rows: 0..<n, cols: 0..<n), cc = p.block(rows: n..<m, cols: n..<m)
@@ -121,7 +120,7 @@ public enum JacobianProducts {
                 swap(&p, &tmp)
                 let f = p.frobeniusNorm
                 guard f > 0, f.isFinite else { zero = true; out[t][k] = -.infinity; continue }
-                p = p * (1 / f)
+                p.scale(by: 1 / f)
                 scale += log10(f)
                 let block = m == n ? p : p.block(rows: 0..<n, cols: 0..<n)
                 out[t][k] = scale + log10(norm == .spectral ? est.norm(block) : block.frobeniusNorm)

@@ -106,8 +106,18 @@ public struct Matrix: Equatable, Sendable, CustomStringConvertible {
 
     // MARK: norms
 
-    /// Frobenius norm, computed with scaling so it neither overflows nor underflows.
-    public var frobeniusNorm: Double { Vector.norm(data) }
+    /// Frobenius norm. Fast path: BLAS dot product; when that under- or overflows, the scaled (dnrm2-style)
+    /// sum, so huge and tiny entries are still exact.
+    public var frobeniusNorm: Double {
+        let ss = data.withUnsafeBufferPointer { cblas_ddot(Int32($0.count), $0.baseAddress, 1, $0.baseAddress, 1) }
+        if ss.isFinite && ss > 1e-280 && ss < 1e280 { return ss.squareRoot() }
+        return Vector.norm(data)
+    }
+
+    /// Multiplies every entry by `s` in place (cblas_dscal).
+    public mutating func scale(by s: Double) {
+        data.withUnsafeMutableBufferPointer { cblas_dscal(Int32($0.count), s, $0.baseAddress, 1) }
+    }
     /// Largest absolute entry.
     public var maxAbs: Double { data.reduce(0) { max($0, abs($1)) } }
     /// Spectral norm ‖A‖₂ = σ_max, from LAPACK's SVD.
