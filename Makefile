@@ -4,7 +4,7 @@
 SWIFT   ?= swift
 CONFIG  := -c release
 BIN     := .build/release/gradlab
-APT_PKGS := pkg-config libcairo2-dev libopenblas-dev liblapacke-dev fonts-dejavu-core
+APT_PKGS := pkg-config libcairo2-dev libopenblas-dev liblapacke-dev zlib1g-dev fonts-dejavu-core
 
 .PHONY: all deps build demo test bench lessons clean
 

@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Module graph (see DESIGN.md): CLapack → Linear → Dynamics ┐
-//                                CCairo → Charts ────────────┴→ GradLab → gradlab (CLI)
+//                         CCairo + CDeflate → Charts ───────────┴→ GradLab → gradlab (CLI)
 let package = Package(
     name: "gradlab",
     platforms: [.macOS(.v13)],
@@ -17,11 +17,13 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CCairo", pkgConfig: "cairo",
                        providers: [.apt(["libcairo2-dev"])]),
+        .systemLibrary(name: "CDeflate", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLapack",
                        providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
         .target(name: "Linear", dependencies: ["CLapack"]),
         .target(name: "Dynamics", dependencies: ["Linear"]),
-        .target(name: "Charts", dependencies: ["CCairo"]),
+        .target(name: "Charts", dependencies: ["CCairo", "CDeflate"]),
         .target(name: "GradLab", dependencies: [
             "Linear", "Dynamics", "Charts",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
