@@ -14,6 +14,10 @@ public struct CurvesOptions: Sendable {
     public var initialization: RecurrentInit = .gaussian
     public var forgetBias = 0.0
     public var leakRange: ClosedRange<Double> = 0.02...0.2
+    /// Standard deviation of the random inputs x_t (small values keep tanh units out of saturation).
+    public var inputScale = 1.0
+    /// Extra gains: one curve per (cell, gain) when non-empty (otherwise `gain` alone).
+    public var gains: [Double] = []
     /// Analyse these gradlab.model/1 files instead of random models.
     public var modelPaths: [String] = []
     public init() {}
@@ -24,14 +28,17 @@ public struct CurvesOptions: Sendable {
         try Check.positive(steps, "--steps")
         try Check.positive(gain, "--gain")
         try Check.finite(forgetBias, "--forget-bias")
+        try Check.finite(inputScale, "--input-scale")
+        guard inputScale >= 0 else { throw GradLabError.usage("--input-scale must be zero or positive (got \(inputScale))") }
+        for g in gains { try Check.positive(g, "--gains") }
         try Check.atMost(hidden, 4096, "--hidden", "larger state sizes do not fit this tool's dense n×n products")
         try Check.atMost(steps, 1_000_000, "--steps", "longer runs would not fit in memory")
         guard !cells.isEmpty || !modelPaths.isEmpty else { throw GradLabError.usage("--cells must name at least one cell") }
     }
 
-    func spec(_ kind: CellKind) -> RandomModelSpec {
-        RandomModelSpec(kind: kind, hidden: hidden, input: input, steps: steps, gain: gain, seed: seed,
-                        initialization: initialization, forgetBias: forgetBias, leakRange: leakRange)
+    public func spec(_ kind: CellKind, gain: Double? = nil) -> RandomModelSpec {
+        RandomModelSpec(kind: kind, hidden: hidden, input: input, steps: steps, gain: gain ?? self.gain, seed: seed,
+                        initialization: initialization, forgetBias: forgetBias, leakRange: leakRange, inputScale: inputScale)
     }
 }
 
@@ -76,7 +83,11 @@ public enum CurvesExperiment {
         try o.validate()
         var out: [(String, Model)] = []
         if o.modelPaths.isEmpty {
-            out = o.cells.map { ($0.rawValue, RandomModels.make(o.spec($0))) }
+            if o.gains.isEmpty {
+                out = o.cells.map { ($0.rawValue, RandomModels.make(o.spec($0))) }
+            } else {
+                out = o.cells.flatMap { k in o.gains.map { g in ("\(k.rawValue) g=\(Format.short(g))", RandomModels.make(o.spec(k, gain: g))) } }
+            }
         } else {
             for path in o.modelPaths {
                 let m = try ModelFile.load(path)
@@ -102,16 +113,7 @@ public enum CurvesExperiment {
         let main = spectral ? curves.log10Spectral : curves.log10Frobenius
         let t = curves.endStep
         let zeroLag = main.firstIndex { $0 == -.infinity }
-        let lo = t >= 4 ? max(1, t / 2) : 0
-        let fitLags = (lo...t).filter { main[$0].isFinite }
-        var slope = 0.0
-        if fitLags.count >= 2 {
-            let xs = fitLags.map(Double.init), ys = fitLags.map { main[$0] }
-            let mx = xs.reduce(0, +) / Double(xs.count), my = ys.reduce(0, +) / Double(ys.count)
-            let sxy = zip(xs, ys).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) }
-            let sxx = xs.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }
-            slope = sxx > 0 ? sxy / sxx : 0
-        }
+        let slope = tailSlope(main)
         let regime: Regime = zeroLag != nil || slope < -neutralBand ? .vanishing : (slope > neutralBand ? .exploding : .neutral)
         let last = main[t]
         return CellCurves(label: label, model: model, curves: curves, overflowStep: traj.overflowStep,
@@ -119,6 +121,21 @@ public enum CurvesExperiment {
                           betaH: model.kind.gateCount == 1 ? model.kind.vanillaActivation?.derivativeSup : nil,
                           slope: slope, regime: regime, zeroFromLag: zeroLag,
                           boundSlack: last.isFinite ? curves.log10Bound[t] - last : .infinity)
+    }
+
+    /// Least-squares slope of a log10 curve over its second half (lags t/2 … t; all lags when t < 4),
+    /// ignoring exact zeros: the asymptotic decades-per-step rate.
+    public static func tailSlope(_ y: [Double]) -> Double {
+        let t = y.count - 1
+        guard t >= 1 else { return 0 }
+        let lo = t >= 4 ? max(1, t / 2) : 0
+        let lags = (lo...t).filter { y[$0].isFinite }
+        guard lags.count >= 2 else { return 0 }
+        let xs = lags.map(Double.init), ys = lags.map { y[$0] }
+        let mx = xs.reduce(0, +) / Double(xs.count), my = ys.reduce(0, +) / Double(ys.count)
+        let sxy = zip(xs, ys).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) }
+        let sxx = xs.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }
+        return sxx > 0 ? sxy / sxx : 0
     }
 
     /// Lags shown in the summary table.
@@ -196,7 +213,8 @@ public enum CurvesExperiment {
                     "bound_slack_decades": Format.json(r.boundSlack), "series": series]
         }
         let params: [String: Any] = o.modelPaths.isEmpty
-            ? ["hidden": o.hidden, "input": o.input, "steps": o.steps, "gain": o.gain, "seed": o.seed,
+            ? ["hidden": o.hidden, "input": o.input, "steps": o.steps, "gain": o.gains.isEmpty ? [o.gain] : o.gains, "seed": o.seed,
+               "input_scale": o.inputScale,
                "init": o.initialization.rawValue, "forget_bias": o.forgetBias, "norm": o.norm.rawValue]
             : ["models": o.modelPaths, "norm": o.norm.rawValue]
         return try JSONOut.data(["format": "gradlab.curves/1", "parameters": params, "cells": cells])

@@ -114,6 +114,14 @@ public enum Format {
         return String(format: "%.\(decimals)f", v)
     }
 
+    /// Compact number for labels: 2, 0.5, 1.25.
+    public static func short(_ v: Double) -> String {
+        if v == v.rounded() && abs(v) < 1e15 { return String(Int(v)) }
+        var s = String(format: "%.4f", v)
+        while s.hasSuffix("0") { s.removeLast() }
+        return s
+    }
+
     /// A JSON number, or null when not finite (JSON has no infinities).
     public static func json(_ v: Double) -> Any { v.isFinite ? v : NSNull() }
 }

@@ -19,16 +19,23 @@ struct CurvesCommand: ParsableCommand {
     var saveModel: String?
     @Option(help: ArgumentHelp("Write every curve as CSV.", valueName: "file")) var csv: String?
     @Option(help: ArgumentHelp("Write every curve and summary as JSON.", valueName: "file")) var json: String?
+    @Option(help: ArgumentHelp("Draw the curves: .png, .svg or .pdf.", valueName: "file")) var out: String?
+    @Flag(help: "Do not draw the dashed bounds.") var noBounds = false
+    @Option(help: ArgumentHelp("One curve per gain for each cell, e.g. 0.5,1,2 (overrides --gain).", valueName: "list")) var gains: NumberList?
+    @Option(help: "Chart title.") var title: String?
+    @OptionGroup var chart: ChartOptions
 
     func run() throws {
         var o = CurvesOptions()
         o.cells = try cells.kinds()
-        model.apply(to: &o)
+        try model.apply(to: &o)
         o.norm = norm
         o.modelPaths = modelPaths
+        o.gains = gains?.values ?? []
         try o.validate()
-        let outputs = [csv, json].compactMap { $0 }
-        for path in outputs { try OutputFile.checkWritable(path) }
+        try chart.size.validate()
+        for path in [csv, json].compactMap({ $0 }) { try OutputFile.checkWritable(path) }
+        if let out { try FigureFile.check(out) }
 
         let labelled = try CurvesExperiment.models(o)
         if let save = saveModel {
@@ -41,5 +48,10 @@ struct CurvesCommand: ParsableCommand {
         print(CurvesExperiment.table(results, norm: norm))
         if let csv { try OutputFile.write(CurvesExperiment.csv(results), to: csv); print("wrote \(csv)") }
         if let json { try OutputFile.write(try CurvesExperiment.json(results, options: o), to: json); print("wrote \(json)") }
+        if let out {
+            let fig = CurveCharts.figure(results, norm: norm, bounds: !noBounds, title: title, size: chart.size)
+            try FigureFile.save(fig, to: out)
+            print("wrote \(out)")
+        }
     }
 }

@@ -6,7 +6,7 @@ struct Gradlab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gradlab",
         abstract: "Why RNN gradients vanish or explode: Jacobian products, bounds and charts.",
-        subcommands: [CurvesCommand.self, BenchCommand.self, NotebookCommand.self])
+        subcommands: [CurvesCommand.self, CompareCommand.self, HeatmapCommand.self, DemoCommand.self, BenchCommand.self, NotebookCommand.self])
 }
 
 extension CellKind: ExpressibleByArgument {}
@@ -32,6 +32,7 @@ struct CellList: ExpressibleByArgument {
         return kinds
     }
     static var defaultCompletionKind: CompletionKind { .list(CellKind.allCases.map(\.rawValue)) }
+    var defaultValueDescription: String { names.joined(separator: ",") }
 }
 
 /// Options every random-model experiment shares.
@@ -45,10 +46,41 @@ struct ModelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Random seed: the same seed gives identical numbers.") var seed: UInt64 = 0
     @Option(name: .customLong("init"), help: "Recurrent initialisation: gaussian or orthogonal.") var initialization: RecurrentInit = .gaussian
     @Option(parsing: .unconditional, help: "LSTM forget-gate bias.") var forgetBias = 0.0
+    @Option(parsing: .unconditional, help: "Standard deviation of the random inputs x_t.") var inputScale = 1.0
+    @Option(help: ArgumentHelp("Leaky units: leak rates α drawn uniformly from lo:hi, 0 ≤ lo ≤ hi < 1.", valueName: "lo:hi"))
+    var leakRange = "0.02:0.2"
 
-    func apply(to o: inout CurvesOptions) {
+    func leakBounds() throws -> ClosedRange<Double> {
+        let p = leakRange.split(separator: ":").map { Double($0) }
+        guard p.count == 2, let lo = p[0], let hi = p[1], lo >= 0, lo <= hi, hi < 1 else {
+            throw GradLabError.usage("--leak-range must look like 0.5:0.99 with 0 ≤ lo ≤ hi < 1 (got '\(leakRange)')")
+        }
+        return lo...hi
+    }
+
+    func apply(to o: inout CurvesOptions) throws {
         o.hidden = hidden; o.input = input; o.steps = steps; o.gain = gain; o.seed = seed
-        o.initialization = initialization; o.forgetBias = forgetBias
+        o.initialization = initialization; o.forgetBias = forgetBias; o.inputScale = inputScale
+        o.leakRange = try leakBounds()
+    }
+}
+
+/// Chart size options shared by every command that draws.
+struct ChartOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: "Chart width in points.") var width = 1200.0
+    @Option(parsing: .unconditional, help: "Chart height in points.") var height = 800.0
+    @Option(parsing: .unconditional, help: "Pixel multiplier for PNG (2 for crisp slides).") var scale = 1.0
+
+    var size: ChartSize { ChartSize(width: width, height: height, scale: scale) }
+}
+
+/// "0.5,1,2" → [0.5, 1, 2].
+struct NumberList: ExpressibleByArgument {
+    var values: [Double]
+    init?(argument: String) {
+        let parts = argument.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else { return nil }
+        values = parts.map { $0! }
     }
 }
 

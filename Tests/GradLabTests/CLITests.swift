@@ -88,4 +88,28 @@ final class CLITests: XCTestCase {
         let text = try String(contentsOfFile: tmp + "/o.csv", encoding: .utf8)
         XCTAssertFalse(text.contains("nan"))
     }
+
+    func testChartsAreWrittenInTheFormatOfTheirExtension() throws {
+        for (ext, magic) in [("png", [UInt8]([0x89, 0x50, 0x4E, 0x47])), ("svg", Array("<?xml".utf8)), ("pdf", Array("%PDF-".utf8))] {
+            let path = tmp + "/c.\(ext)"
+            let r = try Self.run(["curves", "--cells", "tanh,lstm", "--hidden", "8", "--steps", "20", "--out", path])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            XCTAssertGreaterThan(bytes.count, 1000)
+            XCTAssertEqual(Array(bytes.prefix(magic.count)), magic, ext)
+        }
+        let h = try Self.run(["heatmap", "--cell", "gru", "--hidden", "6", "--steps", "12", "--out", tmp + "/h.png", "--csv", tmp + "/h.csv"])
+        XCTAssertEqual(h.status, 0, h.stderr)
+        XCTAssertEqual(try String(contentsOfFile: tmp + "/h.csv", encoding: .utf8).split(separator: "\n").count, 1 + 13 * 14 / 2)
+        let c = try Self.run(["compare", "--out", tmp + "/a.svg"])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        XCTAssertTrue(c.stdout.contains("0.250"), c.stdout)
+    }
+
+    func testChartErrors() throws {
+        try assertUsageError(["curves", "--steps", "10", "--out", tmp + "/c.gif"], mentions: "gif")
+        try assertUsageError(["curves", "--steps", "10", "--out", tmp + "/c.png", "--width", "-3"], mentions: "--width must be positive")
+        try assertUsageError(["compare", "--activations", "sigmoid,swish", "--out", tmp + "/a.png"], mentions: "unknown activation 'swish'")
+        try assertUsageError(["heatmap", "--steps", "5000", "--out", tmp + "/h.png"], mentions: "--steps must be at most 2000")
+    }
 }

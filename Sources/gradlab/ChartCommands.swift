@@ -1,0 +1,104 @@
+import ArgumentParser
+import Dynamics
+import Foundation
+import GradLab
+
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Activations and their derivatives side by side (sup σ′ = 1/4, sup tanh′ = 1, ReLU′ ∈ {0, 1}).")
+
+    @Option(help: ArgumentHelp("Comma-separated activations: sigmoid, tanh, relu, linear.", valueName: "list"))
+    var activations = "sigmoid,tanh,relu"
+    @Option(parsing: .unconditional, help: "Draw a ∈ [−range, range].") var range = 5.0
+    @Option(help: ArgumentHelp("Chart file: .png, .svg or .pdf.", valueName: "file")) var out: String?
+    @OptionGroup var chart: ChartOptions
+
+    func run() throws {
+        var acts: [Activation] = []
+        for name in activations.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) {
+            guard let a = Activation(rawValue: name) else {
+                throw GradLabError.usage("unknown activation '\(name)' in --activations (expected: sigmoid, tanh, relu, linear)")
+            }
+            if !acts.contains(a) { acts.append(a) }
+        }
+        guard !acts.isEmpty else { throw GradLabError.usage("--activations must name at least one activation") }
+        try Check.positive(range, "--range")
+        try chart.size.validate()
+        if let out { try FigureFile.check(out) }
+        print(ActivationCharts.table(acts))
+        if let out {
+            try FigureFile.save(ActivationCharts.figure(acts, range: range, size: chart.size), to: out)
+            print("wrote \(out)")
+        }
+    }
+}
+
+struct HeatmapCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "heatmap",
+        abstract: "log10‖∂h_t/∂h_k‖ over every pair k ≤ t, as a heatmap.")
+
+    @Option(help: "Cell: \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")).") var cell: CellKind = .tanh
+    @OptionGroup var model: ModelOptions
+    @Option(help: "Norm: spectral or frobenius.") var norm: NormKind = .spectral
+    @Option(name: .customLong("model"), help: ArgumentHelp("Analyse this gradlab.model/1 file instead.", valueName: "file"))
+    var modelPath: String?
+    @Option(help: ArgumentHelp("Chart file: .png, .svg or .pdf.", valueName: "file")) var out: String?
+    @Option(help: ArgumentHelp("Write the grid as CSV (t, k, log10 norm).", valueName: "file")) var csv: String?
+    @OptionGroup var chart: ChartOptions
+
+    func run() throws {
+        var o = CurvesOptions()
+        o.cells = [cell]
+        try model.apply(to: &o)
+        try o.validate()
+        // All pairs cost O(T²) products: keep it to what a heatmap can show.
+        try Check.atMost(o.steps, 2000, "--steps", "a heatmap needs T² products; use `curves` for long horizons")
+        try chart.size.validate()
+        if let out { try FigureFile.check(out) }
+        if let csv { try OutputFile.checkWritable(csv) }
+        let m = try modelPath.map { try ModelFile.load($0) } ?? RandomModels.make(o.spec(cell))
+        let traj: Trajectory
+        do { traj = try Trajectory(model: m) } catch { throw GradLabError.data("\(error)") }
+        if let step = traj.overflowStep {
+            FileHandle.standardError.write(Data("warning: the forward pass overflowed at step \(step); showing steps 0…\(step - 1)\n".utf8))
+        }
+        let grid = JacobianProducts.allPairs(traj, norm: norm)
+        let t = grid.count - 1
+        print("\(m.kind.rawValue): \(t + 1)×\(t + 1) pairs; log10‖∂h_\(t)/∂h_0‖ = \(Format.fixed(grid[t][0], 2)), log10‖∂h_\(t)/∂h_\(t - 1)‖ = \(Format.fixed(t > 0 ? grid[t][t - 1] : 0, 2))")
+        if let csv {
+            var lines = ["t,k,log10_norm"]
+            for (ti, row) in grid.enumerated() { for k in 0...ti { lines.append("\(ti),\(k),\(Format.exact(row[k]))") } }
+            try OutputFile.write(lines.joined(separator: "\n") + "\n", to: csv)
+            print("wrote \(csv)")
+        }
+        if let out {
+            let label = modelPath == nil ? "\(m.kind.rawValue) RNN (n = \(m.parameters.hiddenSize), gain \(Format.short(o.gain)))" : m.kind.rawValue
+            try FigureFile.save(HeatmapChart.figure(grid, label: label, size: chart.size), to: out)
+            print("wrote \(out)")
+        }
+    }
+}
+
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Render the default gallery into plots/ and say what each chart shows.")
+
+    @Option(help: ArgumentHelp("Folder for the gallery.", valueName: "dir")) var dir = "plots"
+    @OptionGroup var chart: ChartOptions
+
+    func run() throws {
+        var isDir: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        } else if !isDir.boolValue {
+            throw GradLabError.cannotCreate("--dir \(dir) is a file, not a folder")
+        }
+        let start = Date()
+        let items = try Gallery.render(into: dir, size: chart.size)
+        for item in items { print("\(item.file): \(item.summary)") }
+        print("\(items.count) charts in \(dir)/ (\(Format.fixed(Date().timeIntervalSince(start), 2)) s)")
+    }
+}
