@@ -202,6 +202,15 @@ final class Canvas {
         return e.x_advance
     }
 
+    /// `style` shrunk (to at most 60 %) so that `text` fits in `maxWidth`: long titles stay whole.
+    func fitting(_ text: RichText, _ style: TextStyle, maxWidth: Double) -> TextStyle {
+        let w = measure(text, style).width
+        guard w > maxWidth, w > 0 else { return style }
+        var s = style
+        s.size = style.size * max(0.6, maxWidth / w)
+        return s
+    }
+
     /// Width, ascent and descent of `text` (font metrics, so equal-height labels align).
     func measure(_ text: RichText, _ style: TextStyle) -> TextBox {
         var box = TextBox(width: 0, ascent: 0, descent: 0)

@@ -103,7 +103,7 @@ public final class Figure {
         let st = layout.style
         canvas.fill(ChartRect(x: 0, y: 0, width: width, height: height), .white)
         if let t = title {
-            canvas.text(RichText(t), st.suptitle, x: width / 2, y: layout.titleY, h: .center, v: .top)
+            canvas.text(RichText(t), canvas.fitting(RichText(t), st.suptitle, maxWidth: width - 16), x: width / 2, y: layout.titleY, h: .center, v: .top)
         }
         for (ax, g) in zip(panelAxes, layout.panels) { drawPanel(ax, g, canvas: canvas, style: st) }
         var y = layout.notesY

@@ -167,7 +167,12 @@ extension Figure {
         drawAxisTicks(g, canvas: canvas, style: st)
 
         if let t = ax.title {
-            canvas.text(RichText(t), st.title, x: plot.midX, y: g.cell.minY, h: .center, v: .top)
+            // Centred on the plot when it fits there, else on the panel's cell, shrunk if still too wide.
+            let rich = RichText(t)
+            let style = canvas.fitting(rich, st.title, maxWidth: g.cell.width - 8)
+            let w = canvas.measure(rich, style).width
+            let x = min(max(plot.midX, g.cell.minX + 4 + w / 2), g.cell.maxX - 4 - w / 2)
+            canvas.text(rich, style, x: x, y: g.cell.minY, h: .center, v: .top)
         }
         if let l = ax.xLabel {
             canvas.text(RichText(l), st.label, x: plot.midX,

@@ -102,3 +102,52 @@ struct DemoCommand: ParsableCommand {
         print("\(items.count) charts in \(dir)/ (\(Format.fixed(Date().timeIntervalSince(start), 2)) s)")
     }
 }
+
+struct CarouselCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "carousel",
+        abstract: "LSTM: the cell path c→c (constant error carousel) against h→h, for several forget-gate biases.")
+
+    @Option(help: ArgumentHelp("Forget-gate biases, one panel each, e.g. 0,1,3.", valueName: "list"))
+    var forgetBiases = NumberList(argument: "0,1")!
+    @OptionGroup var model: ModelOptions
+    @Option(help: ArgumentHelp("Chart file: .png, .svg or .pdf.", valueName: "file")) var out: String?
+    @Option(help: ArgumentHelp("Write the curves as CSV.", valueName: "file")) var csv: String?
+    @OptionGroup var chart: ChartOptions
+
+    func run() throws {
+        guard forgetBiases.values.count <= 4 else { throw GradLabError.usage("--forget-biases takes at most 4 values (one panel each)") }
+        for b in forgetBiases.values { try Check.finite(b, "--forget-biases") }
+        try chart.size.validate()
+        if let out { try FigureFile.check(out) }
+        if let csv { try OutputFile.checkWritable(csv) }
+        var results: [CellCurves] = []
+        for b in forgetBiases.values {
+            var o = CurvesOptions()
+            try model.apply(to: &o)
+            o.cells = [.lstm]
+            o.forgetBias = b
+            let r = try CurvesExperiment.run(o)[0]
+            var labelled = r
+            labelled.label = "lstm fb=\(Format.short(b))"
+            results.append(labelled)
+        }
+        var table = TextTable(["forget bias", "mean f", "c→c ×/step", "h→h ×/step", "‖∂c_T/∂c_0‖", "‖∂h_T/∂h_0‖"])
+        for (b, r) in zip(forgetBiases.values, results) {
+            let c = r.curves
+            let meanF = 1 / (1 + exp(-b))
+            table.add([Format.short(b), "≈\(Format.fixed(meanF, 2))",
+                       Format.fixed(pow(10, CurvesExperiment.tailSlope(c.log10SpectralCell!)), 3),
+                       Format.fixed(pow(10, CurvesExperiment.tailSlope(c.log10Spectral)), 3),
+                       CurvesExperiment.sci(c.log10SpectralCell!.last!), CurvesExperiment.sci(c.log10Spectral.last!)])
+        }
+        print(table.render())
+        print("mean f: σ(bias) at zero input, the forget gate's resting value")
+        if let csv { try OutputFile.write(CurvesExperiment.csv(results), to: csv); print("wrote \(csv)") }
+        if let out {
+            let titles = forgetBiases.values.map { "forget-gate bias \(Format.short($0)) (resting f ≈ \(Format.fixed(1 / (1 + exp(-$0)), 2)))" }
+            try FigureFile.save(CurveCharts.lstmPathsFigure(results, titles: titles, size: chart.size), to: out)
+            print("wrote \(out)")
+        }
+    }
+}
