@@ -35,7 +35,10 @@ public enum CurveCharts {
         ax.yRange = yRange(shown)
         ax.hline(0, label: "norm 1")
         if bounds {
-            ax.plot([], [], label: "dashed: bound (β_{W} β_{h})^{t−k}", color: .gray, width: 1.5, dash: .dashed)
+            // Gated cells have no single β_h: their dashed line is the per-step worst-case block bound.
+            let gated = results.contains { $0.betaH == nil }
+            ax.plot([], [], label: gated ? "dashed: worst-case bound" : "dashed: bound (β_{W} β_{h})^{t−k}",
+                    color: .gray, width: 1.5, dash: .dashed)
         }
         annotateRegimes(ax, range: ax.yRange!, t: t)
         return fig

@@ -158,7 +158,7 @@ public enum CurvesExperiment {
             row += [regime, r.boundSlack.isFinite ? "\(Format.fixed(r.boundSlack, 1)) dec" : "∞"]
             table.add(row)
         }
-        let title = "log10-scaled ‖∂h_t/∂h_k‖ (\(norm.rawValue) norm) at t = \(t), shown as 10^x; bound = (β_W β_h)^(t−k)"
+        let title = "‖∂h_t/∂h_k‖ (\(norm.rawValue) norm) at t = \(t) for a few lags; ×/step = growth factor per step; bound slack = decades between (β_W β_h)^(t−k) and the actual norm at the largest lag"
         return title + "\n" + table.render()
     }
 

@@ -132,7 +132,7 @@ struct CarouselCommand: ParsableCommand {
             labelled.label = "lstm fb=\(Format.short(b))"
             results.append(labelled)
         }
-        var table = TextTable(["forget bias", "mean f", "c→c ×/step", "h→h ×/step", "‖∂c_T/∂c_0‖", "‖∂h_T/∂h_0‖"])
+        var table = TextTable(["forget bias", "resting f", "c→c ×/step", "h→h ×/step", "‖∂c_T/∂c_0‖", "‖∂h_T/∂h_0‖"])
         for (b, r) in zip(forgetBiases.values, results) {
             let c = r.curves
             let meanF = 1 / (1 + exp(-b))
@@ -142,7 +142,7 @@ struct CarouselCommand: ParsableCommand {
                        CurvesExperiment.sci(c.log10SpectralCell!.last!), CurvesExperiment.sci(c.log10Spectral.last!)])
         }
         print(table.render())
-        print("mean f: σ(bias) at zero input, the forget gate's resting value")
+        print("resting f = σ(bias): the forget gate's value when its input and recurrent drive are zero")
         if let csv { try OutputFile.write(CurvesExperiment.csv(results), to: csv); print("wrote \(csv)") }
         if let out {
             let titles = forgetBiases.values.map { "forget-gate bias \(Format.short($0)) (resting f ≈ \(Format.fixed(1 / (1 + exp(-$0)), 2)))" }
