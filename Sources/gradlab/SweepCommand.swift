@@ -1,0 +1,92 @@
+import ArgumentParser
+import Dynamics
+import Foundation
+import GradLab
+
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Top Lyapunov exponent against the gain for several cells: the vanishing/exploding phase diagram.",
+        discussion: """
+        Every (cell, gain, seed) is one random model run for --steps steps; its top Lyapunov exponent λ₁ is the
+        asymptotic slope of log‖∂h_t/∂h_k‖. Points run in parallel on --jobs threads (default: every core);
+        results do not depend on the number of jobs. Example:
+          gradlab sweep --cells tanh,relu,lstm --gain 0.5:2.0:0.05 --seeds 10 --out sweep.png --csv sweep.csv
+        """)
+
+    @Option(help: ArgumentHelp("Comma-separated cells: \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "list"))
+    var cells = CellList(argument: "tanh,relu,lstm")!
+    @Option(help: ArgumentHelp("Gains: start:stop:step (stop included) or a comma list.", valueName: "range")) var gain = "0.5:2.0:0.05"
+    @Option(parsing: .unconditional, help: "Seeds (random models) per gain.") var seeds = 10
+    @Option(parsing: .unconditional, help: "First seed; seed s of a point is seed + s.") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Hidden units n.") var hidden = 64
+    @Option(parsing: .unconditional, help: "Input size d.") var input = 8
+    @Option(parsing: .unconditional, help: "Steps T per model.") var steps = 500
+    @Option(parsing: .unconditional, help: "Leading steps not averaged (default T/10).") var warmup: Int?
+    @Option(name: .customLong("init"), help: "Recurrent initialisation: gaussian or orthogonal.") var initialization: RecurrentInit = .gaussian
+    @Option(parsing: .unconditional, help: "LSTM forget-gate bias.") var forgetBias = 0.0
+    @Option(parsing: .unconditional, help: "Standard deviation of the inputs x_t: small (default) shows the autonomous edge; larger inputs suppress chaos and move it up.") var inputScale = 0.01
+    @Option(parsing: .unconditional, help: "Worker threads (default: every core).") var jobs: Int?
+    @Option(help: "Units of the table and chart: decades or nats (files hold both).") var units: ExponentUnits = .decades
+    @Option(help: ArgumentHelp("Chart file: .png, .svg or .pdf.", valueName: "file")) var out: String?
+    @Option(help: ArgumentHelp("Write mean/std/min/max per cell and gain as CSV.", valueName: "file")) var csv: String?
+    @Option(help: ArgumentHelp("Write every point, the statistics and the edges as JSON.", valueName: "file")) var json: String?
+    @OptionGroup var chart: ChartOptions
+
+    func run() throws {
+        var o = SweepOptions()
+        o.cells = try cells.kinds()
+        o.gains = try GainRange(parsing: gain)
+        o.seeds = seeds; o.seed = seed; o.hidden = hidden; o.input = input; o.steps = steps; o.warmup = warmup
+        o.initialization = initialization; o.forgetBias = forgetBias; o.inputScale = inputScale; o.jobs = jobs
+        try o.validate()
+        try chart.size.validate()
+        if let out { try FigureFile.check(out) }
+        for p in [csv, json].compactMap({ $0 }) { try OutputFile.checkWritable(p) }
+
+        let bar = SweepProgressBar(total: o.pointCount)
+        let result = try SweepExperiment.run(o) { done, total in bar.update(done, total) }
+        bar.finish()
+        print(SweepExperiment.table(result, decades: units == .decades))
+        print("\(o.pointCount) models (\(o.cells.count) cells × \(o.gains.values.count) gains × \(o.seeds) seeds) in \(Format.fixed(result.wallSeconds, 2)) s on \(result.jobs) job(s)")
+        if let csv { try OutputFile.write(SweepExperiment.csv(result), to: csv); print("wrote \(csv)") }
+        if let json { try OutputFile.write(try SweepExperiment.json(result), to: json); print("wrote \(json)") }
+        if let out {
+            let fig = SweepExperiment.figure(result, decades: units == .decades, size: chart.size)
+            try FigureFile.save(fig, to: out)
+            print("wrote \(out)")
+        }
+    }
+}
+
+enum ExponentUnits: String, ExpressibleByArgument, CaseIterable {
+    case decades, nats
+}
+
+/// "[████····] 45% 420/930" on stderr, only when stderr is a terminal; redrawn at most ten times a second.
+final class SweepProgressBar: @unchecked Sendable {
+    private let enabled = isatty(STDERR_FILENO) == 1
+    private var last: UInt64 = 0
+    private var drawn = false
+    private let start = DispatchTime.now().uptimeNanoseconds
+    init(total: Int) {}
+
+    /// Called serialised by the sweep (under its lock).
+    func update(_ done: Int, _ total: Int) {
+        guard enabled else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard done == total || now - last > 100_000_000 else { return }
+        last = now
+        let width = 30
+        let filled = total > 0 ? width * done / total : width
+        let elapsed = Double(now - start) / 1e9
+        let eta = done > 0 ? elapsed * Double(total - done) / Double(done) : 0
+        let text = "\r\u{1B}[2Ksweep [\(String(repeating: "█", count: filled))\(String(repeating: "·", count: width - filled))] \(100 * done / max(total, 1))% \(done)/\(total)  \(Format.fixed(elapsed, 1)) s, ~\(Format.fixed(eta, 0)) s left"
+        FileHandle.standardError.write(Data(text.utf8))
+        drawn = true
+    }
+
+    func finish() {
+        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
