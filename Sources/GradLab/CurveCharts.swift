@@ -25,12 +25,28 @@ public enum CurveCharts {
         ax.yScale = .log10Data
         ax.xRange = 0...Double(max(t, 1))
         var shown: [[Double]] = []
+        var drawn: [(x: [Double], y: [Double])] = []
         for r in results {
             let x = r.curves.lags.map(Double.init)
             let y = r.curves.log10Norm(norm)
             shown.append(y)
-            let line = ax.plot(x, y, label: r.label)
-            if bounds { ax.bound(of: line, x, r.curves.log10Bound) }
+            drawn.append((x, y))
+            // An exactly-zero tail (log = −∞) is not drawn; the note below says so instead.
+            let n = r.zeroFromLag ?? y.count
+            let line = ax.plot(Array(x[..<n]), Array(y[..<n]), label: r.label)
+            if bounds {
+                ax.bound(of: line, x, r.curves.log10Bound)
+                drawn.append((x, r.curves.log10Bound))
+            }
+            if let z = r.zeroFromLag, z > 0, y[z - 1].isFinite {
+                // log 0 = −∞ cannot be drawn: say where the curve stops and why.
+                ax.scatter([Double(z - 1)], [y[z - 1]], color: line.color, marker: .circle, size: 9)
+                let right = Double(z) > 0.6 * Double(max(t, 1))
+                let below = y[z - 1] - 0.04 * max(1, (yRange(shown).upperBound - yRange(shown).lowerBound))
+                ax.annotate(right ? "exactly 0 from lag \(z) →" : "→ exactly 0 from lag \(z)", x: Double(z - 1), y: below,
+                            color: line.color, alignment: right ? .right : .left)
+                fig.addNote("\(r.label): ∂h_t/∂h_k is exactly 0 from lag \(z) on (every path through a switched-off ReLU)")
+            }
         }
         ax.yRange = yRange(shown)
         ax.hline(0, label: "norm 1")
@@ -40,15 +56,32 @@ public enum CurveCharts {
             ax.plot([], [], label: gated ? "dashed: worst-case bound" : "dashed: bound (β_{W} β_{h})^{t−k}",
                     color: .gray, width: 1.5, dash: .dashed)
         }
-        annotateRegimes(ax, range: ax.yRange!, t: t)
+        annotateRegimes(ax, range: ax.yRange!, t: t, curves: drawn)
         return fig
     }
 
-    /// "exploding" above the norm-1 line and "vanishing" below, when there is room for them.
-    static func annotateRegimes(_ ax: Axes, range: ClosedRange<Double>, t: Int) {
-        let x = Double(t) * 0.03
-        if range.upperBound > 0.5 { ax.annotate("exploding ↑", x: x, y: min(range.upperBound, 0) + 0.35 * (range.upperBound - 0), color: .gray, alignment: .left, relativeSize: 1.1, bold: true) }
-        if range.lowerBound < -0.5 { ax.annotate("vanishing ↓", x: x, y: 0.3 * range.lowerBound, color: .gray, alignment: .left, relativeSize: 1.1, bold: true) }
+    /// "exploding" above the norm-1 line and "vanishing" below, each placed where no curve passes
+    /// (skipped when there is no free spot or no room).
+    static func annotateRegimes(_ ax: Axes, range: ClosedRange<Double>, t: Int, curves: [(x: [Double], y: [Double])]) {
+        let xSpan = Double(max(t, 1)), ySpan = range.upperBound - range.lowerBound
+        func free(_ x0: Double, _ y0: Double) -> Bool {
+            let x1 = x0 + 0.2 * xSpan, yLo = y0 - 0.05 * ySpan, yHi = y0 + 0.05 * ySpan
+            return !curves.contains { c in zip(c.x, c.y).contains { $0 >= x0 && $0 <= x1 && $1 >= yLo && $1 <= yHi } }
+        }
+        func place(_ text: String, band: ClosedRange<Double>) {
+            guard band.upperBound - band.lowerBound > 0.12 * ySpan else { return }
+            for fx in [0.03, 0.4, 0.75] {
+                for fy in [0.5, 0.3, 0.7] {
+                    let x = fx * xSpan, y = band.lowerBound + fy * (band.upperBound - band.lowerBound)
+                    if free(x, y) {
+                        ax.annotate(text, x: x, y: y, color: .gray, alignment: .left, relativeSize: 1.1, bold: true)
+                        return
+                    }
+                }
+            }
+        }
+        if range.upperBound > 0 { place("exploding ↑", band: max(0, range.lowerBound)...range.upperBound) }
+        if range.lowerBound < 0 { place("vanishing ↓", band: range.lowerBound...min(0, range.upperBound)) }
     }
 
     /// Actual norms against both bounds for each result, one panel per result.

@@ -114,7 +114,8 @@ public enum CurvesExperiment {
         let t = curves.endStep
         let zeroLag = main.firstIndex { $0 == -.infinity }
         let slope = tailSlope(main)
-        let regime: Regime = zeroLag != nil || slope < -neutralBand ? .vanishing : (slope > neutralBand ? .exploding : .neutral)
+        // The regime follows the slope; an exact zero (ReLUs all off somewhere) is reported beside it.
+        let regime: Regime = slope < -neutralBand ? .vanishing : (slope > neutralBand ? .exploding : .neutral)
         let last = main[t]
         return CellCurves(label: label, model: model, curves: curves, overflowStep: traj.overflowStep,
                           betaW: model.parameters.weightHH.spectralNorm,
@@ -124,12 +125,15 @@ public enum CurvesExperiment {
     }
 
     /// Least-squares slope of a log10 curve over its second half (lags t/2 … t; all lags when t < 4),
-    /// ignoring exact zeros: the asymptotic decades-per-step rate.
+    /// ignoring exact zeros (over every finite lag when the second half has none): the asymptotic
+    /// decades-per-step rate.
     public static func tailSlope(_ y: [Double]) -> Double {
         let t = y.count - 1
         guard t >= 1 else { return 0 }
         let lo = t >= 4 ? max(1, t / 2) : 0
-        let lags = (lo...t).filter { y[$0].isFinite }
+        var lags = (lo...t).filter { y[$0].isFinite }
+        // A product that became exactly zero early: fit the part that is still finite.
+        if lags.count < 2 { lags = (0...t).filter { y[$0].isFinite } }
         guard lags.count >= 2 else { return 0 }
         let xs = lags.map(Double.init), ys = lags.map { y[$0] }
         let mx = xs.reduce(0, +) / Double(xs.count), my = ys.reduce(0, +) / Double(ys.count)
@@ -155,7 +159,7 @@ public enum CurvesExperiment {
             row += lags.map { $0 < curve.count ? sci(curve[$0]) : "—" }
             var regime = r.regime.rawValue
             if let z = r.zeroFromLag { regime += " (0 from lag \(z))" }
-            row += [regime, r.boundSlack.isFinite ? "\(Format.fixed(r.boundSlack, 1)) dec" : "∞"]
+            row += [regime, r.boundSlack.isFinite ? "\(Format.fixed(abs(r.boundSlack) < 0.05 ? 0 : r.boundSlack, 1)) dec" : "∞"]
             table.add(row)
         }
         let title = "‖∂h_t/∂h_k‖ (\(norm.rawValue) norm) at t = \(t) for a few lags; ×/step = growth factor per step; bound slack = decades between (β_W β_h)^(t−k) and the actual norm at the largest lag"

@@ -302,8 +302,9 @@ public struct NotebookRunner {
     }
 }
 
-/// Captures what the process writes to standard output while `body` runs (dup2 of fd 1 onto a temp file),
-/// so commands that `print` can run in-process inside a lesson.
+/// Captures what the process writes to standard output and standard error while `body` runs (dup2 of
+/// fds 1 and 2 onto one temp file), so commands that `print` — and their warnings — can run in-process
+/// inside a lesson. Progress bars stay off: they are drawn only when stderr is a terminal.
 public enum StandardOutput {
     public static func capture(_ body: () throws -> Void) throws -> String {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("gradlab-stdout-\(UUID().uuidString)")
@@ -311,13 +312,18 @@ public enum StandardOutput {
         defer { try? FileManager.default.removeItem(at: tmp) }
         let handle = try FileHandle(forWritingTo: tmp)
         fflush(stdout)
-        let saved = dup(STDOUT_FILENO)
+        fflush(stderr)
+        let savedOut = dup(STDOUT_FILENO), savedErr = dup(STDERR_FILENO)
         dup2(handle.fileDescriptor, STDOUT_FILENO)
+        dup2(handle.fileDescriptor, STDERR_FILENO)
         var thrown: Error?
         do { try body() } catch { thrown = error }
         fflush(stdout)
-        dup2(saved, STDOUT_FILENO)
-        close(saved)
+        fflush(stderr)
+        dup2(savedOut, STDOUT_FILENO)
+        dup2(savedErr, STDERR_FILENO)
+        close(savedOut)
+        close(savedErr)
         try handle.close()
         if let thrown { throw thrown }
         return String(decoding: FileManager.default.contents(atPath: tmp.path) ?? Data(), as: UTF8.self)
