@@ -112,4 +112,27 @@ final class CLITests: XCTestCase {
         try assertUsageError(["compare", "--activations", "sigmoid,swish", "--out", tmp + "/a.png"], mentions: "unknown activation 'swish'")
         try assertUsageError(["heatmap", "--steps", "5000", "--out", tmp + "/h.png"], mentions: "--steps must be at most 2000")
     }
+
+    /// The real lesson check, end to end: current → passes; a figure edited by hand → fails naming lesson and file.
+    func testNotebookCheckFailsWhenACommittedFigureIsEdited() throws {
+        for d in ["notebooks-md", "plots"] { try FileManager.default.createDirectory(atPath: tmp + "/" + d, withIntermediateDirectories: true) }
+        try "// lesson root\n".write(toFile: tmp + "/Package.swift", atomically: true, encoding: .utf8)
+        let lesson = tmp + "/notebooks-md/l.md"
+        try "# L\n\n```gradlab\ncurves --cells tanh --hidden 8 --steps 20 --out plots/c.png\n```\n".write(toFile: lesson, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try Self.run(["notebook", "run", lesson]).status, 0)
+        XCTAssertEqual(try Self.run(["notebook", "check", lesson]).status, 0)
+        // Replace the figure by a different (valid) chart of the same size, as a hand edit would.
+        let r = try Self.run(["curves", "--cells", "sigmoid", "--hidden", "8", "--steps", "20", "--out", tmp + "/plots/c.png"])
+        XCTAssertEqual(r.status, 0)
+        let check = try Self.run(["notebook", "check", lesson])
+        XCTAssertEqual(check.status, 1)
+        XCTAssertTrue(check.stderr.contains("notebooks-md/l.md: plots/c.png differs"), check.stderr)
+        // A lesson naming an unknown subcommand fails with file and line, and changes nothing.
+        let before = try String(contentsOfFile: lesson, encoding: .utf8)
+        try (before + "\n```gradlab\nfrobnicate --now\n```\n").write(toFile: lesson, atomically: true, encoding: .utf8)
+        let bad = try Self.run(["notebook", "run", lesson])
+        XCTAssertEqual(bad.status, 65)
+        XCTAssertTrue(bad.stderr.contains("notebooks-md/l.md:"), bad.stderr)
+        XCTAssertTrue(try String(contentsOfFile: lesson, encoding: .utf8).hasSuffix("frobnicate --now\n```\n"))
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import GradLab
+import Charts
 
 /// The lesson runner with a fake command executor: parsing, staging, refresh, stale detection, and
 /// the rule that a failing lesson changes no file.
@@ -90,5 +91,20 @@ final class NotebookTests: XCTestCase {
         XCTAssertEqual(nb.blocks.count, 1)
         XCTAssertEqual(nb.blocks[0].commands, [.init(line: 3, arguments: ["curves", "--cells", "a b", "--steps", "3"]),
                                                .init(line: 6, arguments: ["echo", "x"])])
+    }
+}
+
+/// The PNG comparison `notebook check` uses.
+final class LessonFilesTests: XCTestCase {
+    func testHandEditedChartIsDetectedButIdenticalRenderIsNot() throws {
+        func render(_ edit: Bool) throws -> [UInt8] {
+            let fig = ChartSize(width: 600, height: 400, scale: 1).figure()
+            fig.axes.plot([0, 1, 2], [1, 2, 3], label: "data")
+            if edit { fig.axes.annotate("edited", x: 1, y: 1.5) }
+            return try fig.data(.png)
+        }
+        XCTAssertTrue(LessonFiles.pixelsMatch(try render(false), try render(false)))
+        XCTAssertFalse(LessonFiles.pixelsMatch(try render(false), try render(true)))
+        XCTAssertFalse(LessonFiles.pixelsMatch(try render(false), [1, 2, 3]))
     }
 }
