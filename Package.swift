@@ -19,13 +19,14 @@ let package = Package(
                        providers: [.apt(["libcairo2-dev"])]),
         .systemLibrary(name: "CDeflate", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CMalloc"),
         .systemLibrary(name: "CLapack",
                        providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
         .target(name: "Linear", dependencies: ["CLapack"]),
         .target(name: "Dynamics", dependencies: ["Linear"]),
         .target(name: "Charts", dependencies: ["CCairo", "CDeflate"]),
         .target(name: "GradLab", dependencies: [
-            "Linear", "Dynamics", "Charts",
+            "Linear", "Dynamics", "Charts", "CMalloc",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         .executableTarget(name: "gradlab", dependencies: [
@@ -35,7 +36,8 @@ let package = Package(
         .testTarget(name: "LinearTests", dependencies: ["Linear"]),
         .testTarget(name: "DynamicsTests", dependencies: ["Dynamics", "Linear"]),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"]),
-        .testTarget(name: "GradLabTests", dependencies: ["GradLab", "Dynamics", "Linear", "Charts"]),
+        // Fixtures are read through #filePath (NumPy-written .npz files and their JSON twins), not as resources.
+        .testTarget(name: "GradLabTests", dependencies: ["GradLab", "Dynamics", "Linear", "Charts"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

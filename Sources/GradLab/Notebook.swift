@@ -196,10 +196,13 @@ public struct NotebookRunner {
         let savedSandbox = OutputFile.sandbox
         let savedDir = FileManager.default.currentDirectoryPath
         OutputFile.sandbox = .init(root: plots, staging: staging.appendingPathComponent("plots"))
-        FileManager.default.changeCurrentDirectoryPath(root.path)
+        guard FileManager.default.changeCurrentDirectoryPath(root.path) else {
+            OutputFile.sandbox = savedSandbox
+            throw GradLabError.noInput("cannot enter the repository folder \(root.path)")
+        }
         defer {
             OutputFile.sandbox = savedSandbox
-            FileManager.default.changeCurrentDirectoryPath(savedDir)
+            _ = FileManager.default.changeCurrentDirectoryPath(savedDir)
         }
         let lessonDir = URL(fileURLWithPath: lessonPath).standardizedFileURL.deletingLastPathComponent()
         var outputs: [[String]] = []
@@ -308,7 +311,9 @@ public struct NotebookRunner {
 public enum StandardOutput {
     public static func capture(_ body: () throws -> Void) throws -> String {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("gradlab-stdout-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: tmp.path, contents: nil)
+        guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
+            throw GradLabError.cannotCreate("cannot create a temporary file in \(FileManager.default.temporaryDirectory.path)")
+        }
         defer { try? FileManager.default.removeItem(at: tmp) }
         let handle = try FileHandle(forWritingTo: tmp)
         fflush(stdout)

@@ -6,7 +6,7 @@ struct Gradlab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gradlab",
         abstract: "Why RNN gradients vanish or explode: Jacobian products, bounds and charts.",
-        subcommands: [CurvesCommand.self, CompareCommand.self, HeatmapCommand.self, CarouselCommand.self, DemoCommand.self, BenchCommand.self, NotebookCommand.self, SpectrumCommand.self, LyapunovCommand.self, SweepCommand.self, ImportCommand.self])
+        subcommands: [CurvesCommand.self, CompareCommand.self, HeatmapCommand.self, CarouselCommand.self, DemoCommand.self, BenchCommand.self, NotebookCommand.self, TrainCommand.self, TrainSweepCommand.self, SpectrumCommand.self, LyapunovCommand.self, SweepCommand.self, ImportCommand.self])
 }
 
 extension CellKind: ExpressibleByArgument {}
@@ -45,7 +45,7 @@ struct ModelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Gain g of the recurrent matrix (entries N(0, g²/n), or g·orthogonal).") var gain = 1.0
     @Option(parsing: .unconditional, help: "Random seed: the same seed gives identical numbers.") var seed: UInt64 = 0
     @Option(name: .customLong("init"), help: "Recurrent initialisation: gaussian or orthogonal.") var initialization: RecurrentInit = .gaussian
-    @Option(parsing: .unconditional, help: "LSTM forget-gate bias.") var forgetBias = 0.0
+    @Option(parsing: .unconditional, help: "Bias of the gate that keeps the past: the LSTM forget gate f, the GRU update gate z.") var forgetBias = 0.0
     @Option(parsing: .unconditional, help: "Standard deviation of the random inputs x_t.") var inputScale = 1.0
     @Option(help: ArgumentHelp("Leaky units: leak rates α drawn uniformly from lo:hi, 0 ≤ lo ≤ hi < 1.", valueName: "lo:hi"))
     var leakRange = "0.02:0.2"

@@ -1,0 +1,336 @@
+import Foundation
+import Dynamics
+import Linear
+
+/// The synthetic tasks `gradlab train` offers.
+public enum TrainTaskKind: String, CaseIterable, Sendable {
+    case adding, copy
+}
+
+/// Parameters of one training run. Same options (and seed) ⇒ identical numbers.
+public struct TrainOptions: Sendable {
+    public var cell: CellKind = .lstm
+    public var task: TrainTaskKind = .adding
+    /// Sequence length T.
+    public var steps = 50
+    public var hidden = 64
+    public var iterations = 1000
+    public var batchSize = 32
+    public var optimizer: OptimizerKind = .adam
+    public var learningRate = 0.01
+    /// SGD only (default 0.9).
+    public var momentum: Double?
+    public var clipNorm: Double?
+    public var clipValue: Double?
+    /// Truncated BPTT window K.
+    public var truncation: Int?
+    public var seed: UInt64 = 0
+    /// Evaluate on the held-out batch every this many iterations.
+    public var evalEvery = 25
+    public var evalSize = 256
+    public var forgetBias = 1.0
+    /// Copy task: string length L and alphabet size.
+    public var copyLength = 5
+    public var symbols = 8
+    /// Report when the held-out loss first falls below this (nil: task default, 0.05 for adding).
+    public var targetLoss: Double?
+    /// End the run as soon as `targetLoss` is reached.
+    public var stopAtTarget = false
+    /// How many iterations get a per-lag contribution snapshot (spread evenly, first and last included).
+    public var snapshots = 4
+
+    public init() {}
+
+    public var clipping: GradientClipping {
+        if let c = clipNorm { return .norm(c) }
+        if let v = clipValue { return .value(v) }
+        return .none
+    }
+
+    /// The loss level reported as "reached": the option, or 0.05 (adding) / 0.1·ln(symbols) (copy).
+    public var effectiveTarget: Double {
+        targetLoss ?? (task == .adding ? 0.05 : 0.1 * log(Double(symbols)))
+    }
+
+    public func validate() throws {
+        try Check.positive(steps, "--steps")
+        try Check.positive(hidden, "--hidden")
+        try Check.positive(iterations, "--iters")
+        try Check.positive(batchSize, "--batch")
+        try Check.positive(learningRate, "--lr")
+        try Check.positive(evalEvery, "--eval-every")
+        try Check.positive(evalSize, "--eval-size")
+        try Check.finite(forgetBias, "--forget-bias")
+        try Check.nonNegative(snapshots, "--snapshots")
+        try Check.atMost(hidden, 1024, "--hidden", "training keeps T dense states per sample")
+        try Check.atMost(steps, 10_000, "--steps", "BPTT stores every step of the batch")
+        try Check.atMost(batchSize, 4096, "--batch", "BPTT stores every step of the batch")
+        try Check.atMost(evalSize, 100_000, "--eval-size", "the held-out batch is evaluated in one pass")
+        try Check.atMost(snapshots, 50, "--snapshots", "each snapshot costs an extra backward pass")
+        if let m = momentum {
+            try Check.finite(m, "--momentum")
+            guard m >= 0 && m < 1 else { throw GradLabError.usage("--momentum must lie in [0, 1) (got \(m))") }
+        }
+        if clipNorm != nil && clipValue != nil {
+            throw GradLabError.usage("--clip-norm and --clip-value exclude each other: choose one")
+        }
+        if let c = clipNorm { try Check.positive(c, "--clip-norm") }
+        if let v = clipValue { try Check.positive(v, "--clip-value") }
+        if let k = truncation { try Check.positive(k, "--truncate") }
+        if let t = targetLoss { try Check.positive(t, "--target-loss") }
+        switch task {
+        case .adding:
+            guard steps >= 2 else { throw GradLabError.usage("--steps must be at least 2 for the adding problem (got \(steps))") }
+        case .copy:
+            try Check.positive(copyLength, "--copy-length")
+            guard symbols >= 2 else { throw GradLabError.usage("--symbols must be at least 2 (got \(symbols))") }
+            try Check.atMost(symbols, 1000, "--symbols", "the input is one-hot over the alphabet")
+            guard steps >= 2 * copyLength + 1 else {
+                throw GradLabError.usage("--steps must be at least 2·copy-length + 1 = \(2 * copyLength + 1) for the copy task (got \(steps))")
+            }
+        }
+    }
+
+    public func makeTask() -> any SequenceTask {
+        switch task {
+        case .adding: return AddingProblem(steps: steps)
+        case .copy: return CopyTask(steps: steps, length: copyLength, symbols: symbols)
+        }
+    }
+
+    /// "lstm, adding T=50, n=64, adam lr 0.01, clip-norm 1, truncate 10": for titles and notes.
+    public var summary: String {
+        var s = "\(cell.rawValue), \(task.rawValue) T=\(steps), n=\(hidden), batch \(batchSize), \(optimizer.rawValue) lr \(trainNumber(learningRate))"
+        if let c = clipNorm { s += ", clip-norm \(trainNumber(c))" }
+        if let v = clipValue { s += ", clip-value \(trainNumber(v))" }
+        if let k = truncation { s += ", truncate K=\(k)" }
+        return s + ", seed \(seed)"
+    }
+}
+
+/// One optimisation step.
+public struct TrainRecord: Sendable, Equatable {
+    public var iteration: Int
+    /// Loss of this iteration's training batch (before the update).
+    public var loss: Double
+    /// ‖g‖₂ before clipping.
+    public var gradNorm: Double
+    /// ‖g‖₂ after clipping (the step actually taken).
+    public var clippedNorm: Double
+    /// Held-out loss after this iteration's update, when evaluated.
+    public var evalLoss: Double?
+}
+
+/// ‖C_ℓ‖_F (the per-lag parts of ∂L/∂W_hh, full BPTT) at one iteration.
+public struct ContributionSnapshot: Sendable, Equatable {
+    public var iteration: Int
+    /// Indexed by lag ℓ = 0 … T−1.
+    public var norms: [Double]
+    /// With truncation K: ‖Σ_{ℓ≥K} C_ℓ‖ / ‖Σ_ℓ C_ℓ‖, the relative size of the part truncated BPTT drops.
+    public var cutOffShare: Double?
+}
+
+public struct TrainResult: Sendable {
+    public var options: TrainOptions
+    /// Label of the run in charts and CSV ("lstm", "no clipping", …).
+    public var label: String
+    public var baseline: Double
+    public var baselineLabel: String
+    public var lossKind: LossKind
+    public var records: [TrainRecord]
+    /// Held-out loss at iteration 0 (before training) and at every evaluation.
+    public var evaluations: [(iteration: Int, loss: Double)]
+    public var snapshots: [ContributionSnapshot]
+    /// First iteration whose loss, gradient or parameters were not finite; training stopped there.
+    public var divergedAt: Int?
+    /// First evaluation below the target loss, and the wall time until then.
+    public var targetReached: (iteration: Int, seconds: Double)?
+    public var seconds: Double
+    public var net: RNN
+
+    public var finalEvalLoss: Double { evaluations.last?.loss ?? .nan }
+    /// Iterations in which clipping changed the gradient.
+    public var clippedIterations: Int { records.filter { $0.clippedNorm != $0.gradNorm }.count }
+}
+
+public enum TrainExperiment {
+    public typealias Progress = (_ iteration: Int, _ total: Int, _ loss: Double, _ evalLoss: Double?) -> Void
+
+    /// Iterations that get a contribution snapshot: `count` values spread evenly over 1…iterations.
+    static func snapshotIterations(_ count: Int, _ iterations: Int) -> Set<Int> {
+        guard count > 0 else { return [] }
+        if count == 1 { return [iterations] }
+        return Set((0..<count).map { 1 + Int((Double($0) / Double(count - 1) * Double(iterations - 1)).rounded()) })
+    }
+
+    /// Trains a freshly initialised network on freshly generated batches; evaluates on a fixed held-out batch.
+    public static func run(_ o: TrainOptions, label: String? = nil, progress: Progress? = nil) throws -> TrainResult {
+        try o.validate()
+        // The per-step products are small (batch × n times n × 4n): OpenBLAS threads only add spinning and
+        // yielding there, and training runs side by side in sweeps. One thread, restored afterwards.
+        let savedThreads = BLAS.threads
+        BLAS.threads = 1
+        defer { BLAS.threads = savedThreads }
+        retainFreedMemory()
+        let task = o.makeTask()
+        var net = RNN.initialized(kind: o.cell, input: task.inputSize, hidden: o.hidden, output: task.outputSize, seed: o.seed,
+                                  init: TrainingInit(forgetBias: o.forgetBias))
+        // Separate streams: training data, held-out data (so changing --iters never changes the test set).
+        var dataRNG = SeededRNG.derived(seed: o.seed, stream: 21)
+        var evalRNG = SeededRNG.derived(seed: o.seed, stream: 22)
+        let evalBatch = task.batch(size: o.evalSize, rng: &evalRNG)
+        var optimizer = o.optimizer.make(learningRate: o.learningRate, momentum: o.momentum)
+        let clipping = o.clipping
+        let snapshotAt = snapshotIterations(o.snapshots, o.iterations)
+        let target = o.effectiveTarget
+
+        var result = TrainResult(options: o, label: label ?? o.cell.rawValue, baseline: task.baselineLoss,
+                                 baselineLabel: task.baselineLabel, lossKind: task.loss, records: [],
+                                 evaluations: [(0, BPTT.loss(net, evalBatch))], snapshots: [], divergedAt: nil,
+                                 targetReached: nil, seconds: 0, net: net)
+        result.records.reserveCapacity(o.iterations)
+        let start = DispatchTime.now().uptimeNanoseconds
+        func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+
+        for it in 1...o.iterations {
+            let batch = task.batch(size: o.batchSize, rng: &dataRNG)
+            let forward = ForwardPass(net: net, batch: batch)
+            let bptt = BPTT.backward(forward, options: BPTTOptions(truncation: o.truncation))
+            if snapshotAt.contains(it) && forward.loss.isFinite {
+                // On the fixed held-out batch: larger (smoother per-lag curves) and the same data at every
+                // snapshot. Always the full decomposition, so a truncated run shows what it cuts off.
+                let full = BPTT.gradient(net, evalBatch, options: BPTTOptions(recordLagContributions: true))
+                let c = full.lagContributions ?? []
+                var share: Double? = nil
+                if let k = o.truncation, k < c.count {
+                    let cut = c[k...].dropFirst().reduce(c[k], +)
+                    let total = full.gradient.weightHH.frobeniusNorm
+                    share = total > 0 ? cut.frobeniusNorm / total : 0
+                }
+                result.snapshots.append(ContributionSnapshot(iteration: it, norms: c.map(\.frobeniusNorm), cutOffShare: share))
+            }
+            var g = bptt.gradient.flat
+            let (before, after) = clipping.apply(to: &g)
+            var record = TrainRecord(iteration: it, loss: bptt.loss, gradNorm: before, clippedNorm: after, evalLoss: nil)
+            if !bptt.loss.isFinite || !before.isFinite {
+                result.records.append(record)
+                result.divergedAt = it
+                break
+            }
+            var theta = net.flat
+            optimizer.step(parameters: &theta, gradient: g)
+            net.setFlat(theta)
+            if !net.allFinite {
+                result.records.append(record)
+                result.divergedAt = it
+                break
+            }
+            if it % o.evalEvery == 0 || it == o.iterations {
+                let e = BPTT.loss(net, evalBatch)
+                record.evalLoss = e
+                result.evaluations.append((it, e))
+                if e.isFinite && e < target && result.targetReached == nil { result.targetReached = (it, elapsed()) }
+                if !e.isFinite {
+                    result.records.append(record)
+                    result.divergedAt = it
+                    break
+                }
+            }
+            result.records.append(record)
+            progress?(it, o.iterations, bptt.loss, record.evalLoss)
+            if o.stopAtTarget && result.targetReached != nil { break }
+        }
+        result.seconds = elapsed()
+        result.net = net
+        return result
+    }
+
+    /// The same run with and without clipping (`o` must set --clip-norm or --clip-value).
+    public static func compareClipping(_ o: TrainOptions, progress: Progress? = nil) throws -> (unclipped: TrainResult, clipped: TrainResult) {
+        try o.validate()
+        guard o.clipping != .none else {
+            throw GradLabError.usage("--compare-clipping needs --clip-norm or --clip-value (the clipped run to compare with)")
+        }
+        var plain = o
+        plain.clipNorm = nil
+        plain.clipValue = nil
+        let a = try run(plain, label: "no clipping", progress: progress)
+        let b = try run(o, label: o.clipping.description, progress: progress)
+        return (a, b)
+    }
+
+    // MARK: text and CSV
+
+    /// A few lines: final loss against the baseline, time, clipping and divergence.
+    public static func report(_ r: TrainResult) -> String {
+        let o = r.options
+        let lossName = r.lossKind == .mse ? "MSE" : "cross-entropy"
+        var lines = ["\(r.label): \(o.summary)"]
+        lines.append("  held-out \(lossName): \(lossText(r.evaluations.first?.loss ?? .nan)) → \(lossText(r.finalEvalLoss))"
+                     + " (baseline \(Format.fixed(r.baseline, 4)))  after \(r.records.count) iterations in \(Format.fixed(r.seconds, 2)) s"
+                     + " (\(Format.fixed(Double(r.records.count) / max(r.seconds, 1e-9), 1)) it/s)")
+        if let t = r.targetReached {
+            lines.append("  reached \(lossName) < \(trainNumber(o.effectiveTarget)) at iteration \(t.iteration) (\(Format.fixed(t.seconds, 2)) s)")
+        } else {
+            lines.append("  never reached \(lossName) < \(trainNumber(o.effectiveTarget))")
+        }
+        if o.clipping != .none {
+            lines.append("  \(o.clipping): applied in \(r.clippedIterations) of \(r.records.count) iterations;"
+                         + " largest ‖g‖ before clipping \(sci(r.records.map(\.gradNorm).filter(\.isFinite).max() ?? .nan))")
+        } else {
+            lines.append("  largest ‖g‖: \(sci(r.records.map(\.gradNorm).filter(\.isFinite).max() ?? .nan))")
+        }
+        if let k = o.truncation, let s = r.snapshots.last?.cutOffShare {
+            lines.append("  truncation K=\(k): the dropped lags ≥ \(k) make up \(Format.fixed(100 * s, 1)) % of ‖∂L/∂W_hh‖ at the last snapshot")
+        }
+        if let d = r.divergedAt { lines.append("  DIVERGED at iteration \(d) (loss or gradient not finite)") }
+        return lines.joined(separator: "\n")
+    }
+
+    /// 4 decimals for ordinary losses, 3 significant digits for exploded ones.
+    public static func lossText(_ v: Double) -> String {
+        v.isFinite && abs(v) >= 1e4 ? String(format: "%.3g", v) : Format.fixed(v, 4)
+    }
+
+    static func sci(_ v: Double) -> String { v.isFinite ? String(format: "%.3g", v) : Format.exact(v) }
+
+    public static let csvHeader = "run,iteration,loss,eval_loss,grad_norm,grad_norm_clipped"
+
+    /// One row per iteration (eval_loss empty when not evaluated); iteration 0 holds the initial held-out loss.
+    public static func csv(_ runs: [TrainResult]) -> String {
+        var lines = [csvHeader]
+        for r in runs {
+            let label = csvField(r.label)
+            if let e0 = r.evaluations.first { lines.append("\(label),0,,\(Format.exact(e0.loss)),,") }
+            for rec in r.records {
+                lines.append("\(label),\(rec.iteration),\(Format.exact(rec.loss)),\(rec.evalLoss.map(Format.exact) ?? ""),"
+                             + "\(Format.exact(rec.gradNorm)),\(Format.exact(rec.clippedNorm))")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Long format: run, iteration, lag, ‖C_lag‖_F, and whether truncation drops that lag.
+    public static func contributionsCSV(_ runs: [TrainResult]) -> String {
+        var lines = ["run,iteration,lag,norm,cut_off"]
+        for r in runs {
+            for s in r.snapshots {
+                for (lag, v) in s.norms.enumerated() {
+                    let cut = r.options.truncation.map { lag >= $0 } ?? false
+                    lines.append("\(csvField(r.label)),\(s.iteration),\(lag),\(Format.exact(v)),\(cut ? 1 : 0)")
+                }
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func csvField(_ s: String) -> String {
+        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+}
+
+/// Compact number for labels: 0.01, 1e-05, 3.
+func trainNumber(_ v: Double) -> String {
+    if v == v.rounded() && abs(v) < 1e6 { return String(Int(v)) }
+    return String(format: "%g", v)
+}

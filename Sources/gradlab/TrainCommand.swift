@@ -1,0 +1,191 @@
+import ArgumentParser
+import Dynamics
+import Foundation
+import GradLab
+
+extension TrainTaskKind: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
+
+/// Options shared by `train` and `train-sweep` (everything but cell and length).
+// Numeric options parse `.unconditional` so negative values reach validation with a clear message.
+struct TrainingOptions: ParsableArguments {
+    @Option(help: "Task: adding (many-to-one, MSE) or copy (many-to-many, cross-entropy).") var task: TrainTaskKind = .adding
+    @Option(name: .customLong("iters"), parsing: .unconditional, help: "Training iterations (one batch each).") var iterations: Int?
+    @Option(parsing: .unconditional, help: "Sequences per batch.") var batch = 32
+    @Option(help: "Optimiser: adam or sgd (SGD with momentum 0.9 unless --momentum).") var optimizer: OptimizerKind = .adam
+    @Option(parsing: .unconditional, help: "Learning rate (default: train 0.01, train-sweep 0.003).") var lr: Double?
+    @Option(parsing: .unconditional, help: "SGD momentum in [0, 1).") var momentum: Double?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Norm clipping: rescale g when ‖g‖₂ > c (direction kept).", valueName: "c"))
+    var clipNorm: Double?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Value clipping: clamp every gradient entry to [−v, v].", valueName: "v"))
+    var clipValue: Double?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Truncated BPTT: gradients flow back at most K steps.", valueName: "K"))
+    var truncate: Int?
+    @Option(parsing: .unconditional, help: "Random seed: the same seed gives identical numbers.") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Evaluate the held-out batch every this many iterations.") var evalEvery = 25
+    @Option(parsing: .unconditional, help: "Sequences in the held-out batch.") var evalSize = 256
+    @Option(parsing: .unconditional, help: "LSTM forget-gate bias at initialisation.") var forgetBias = 1.0
+    @Option(parsing: .unconditional, help: "Copy task: symbols to remember.") var copyLength = 5
+    @Option(parsing: .unconditional, help: "Copy task: alphabet size.") var symbols = 8
+    @Option(parsing: .unconditional, help: "Report when the held-out loss first falls below this (default 0.05 for adding).")
+    var targetLoss: Double?
+
+    func apply(to o: inout TrainOptions) {
+        o.task = task
+        if let i = iterations { o.iterations = i }
+        if let r = lr { o.learningRate = r }
+        o.batchSize = batch; o.optimizer = optimizer; o.momentum = momentum
+        o.clipNorm = clipNorm; o.clipValue = clipValue; o.truncation = truncate; o.seed = seed
+        o.evalEvery = evalEvery; o.evalSize = evalSize; o.forgetBias = forgetBias
+        o.copyLength = copyLength; o.symbols = symbols; o.targetLoss = targetLoss
+    }
+}
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train an RNN with BPTT on the adding or copy task: loss, gradient norms, per-lag gradient contributions.",
+        discussion: """
+        With --out P it writes P-loss.png, P-grad-norm.png, P-contributions.png, P.csv (per iteration) and \
+        P-contributions.csv (‖C_ℓ‖ per lag at each snapshot); each can also be named on its own. \
+        --compare-clipping trains twice, with and without the given clipping, and writes P.png and P.csv. \
+        --bench times one BPTT pass (forward + backward) instead of training.
+        Examples:
+          gradlab train --cell lstm --task adding --steps 50 --hidden 64 --iters 1500 --clip-norm 1 --out plots/train-adding-lstm
+          gradlab train --cell irnn --steps 100 --clip-norm 1 --compare-clipping --out plots/train-clipping
+          gradlab train --bench --cell lstm --hidden 128 --steps 100 --batch 32
+        """)
+
+    @Option(help: "Cell: tanh, sigmoid, relu, linear, irnn, lstm, gru or leaky.") var cell: CellKind = .lstm
+    @Option(parsing: .unconditional, help: "Sequence length T (default 50; 100 with --bench).") var steps: Int?
+    @Option(parsing: .unconditional, help: "Hidden units n (default 64; 128 with --bench).") var hidden: Int?
+    @OptionGroup var training: TrainingOptions
+    @Option(parsing: .unconditional, help: "Iterations with a per-lag contribution snapshot (0 = none).") var snapshots = 4
+    @Flag(help: "Stop as soon as the held-out loss is below the target.") var stopAtTarget = false
+    @Flag(help: "Train with and without the clipping given by --clip-norm/--clip-value and chart both.") var compareClipping = false
+    @Flag(help: "Time one BPTT pass instead of training (uses --cell, --hidden, --steps, --batch).") var bench = false
+    @Option(parsing: .unconditional, help: "Benchmark repetitions (--bench).") var repetitions = 20
+
+    @Option(help: ArgumentHelp("Prefix of every output (charts .png, data .csv).", valueName: "prefix")) var out: String?
+    @Option(help: ArgumentHelp("Per-iteration CSV (loss, held-out loss, ‖g‖ before/after clipping).", valueName: "file")) var csv: String?
+    @Option(help: ArgumentHelp("Per-lag contributions CSV.", valueName: "file")) var contribCsv: String?
+    @Option(help: ArgumentHelp("Loss chart (.png/.svg/.pdf).", valueName: "file")) var lossChart: String?
+    @Option(help: ArgumentHelp("Gradient-norm chart.", valueName: "file")) var gradChart: String?
+    @Option(help: ArgumentHelp("Per-lag contribution chart.", valueName: "file")) var contribChart: String?
+    @Option(help: ArgumentHelp("Clipping comparison chart (--compare-clipping).", valueName: "file")) var clippingChart: String?
+
+    func run() throws {
+        if bench { return try runBench() }
+        var o = TrainOptions()
+        o.cell = cell
+        o.steps = steps ?? 50
+        o.hidden = hidden ?? 64
+        training.apply(to: &o)
+        o.snapshots = snapshots
+        o.stopAtTarget = stopAtTarget
+        try o.validate()
+
+        if compareClipping {
+            guard o.clipping != .none else {
+                throw GradLabError.usage("--compare-clipping needs --clip-norm or --clip-value (the clipped run to compare with)")
+            }
+            let chart = clippingChart ?? out.map { $0 + ".png" }
+            let data = csv ?? out.map { $0 + ".csv" }
+            if let chart { try FigureFile.check(chart) }
+            if let data { try OutputFile.checkWritable(data) }
+            let bar = TrainProgressBar(label: "train")
+            let (a, b) = try TrainExperiment.compareClipping(o) { bar.update(iteration: $0, total: $1, loss: $2, evalLoss: $3) }
+            bar.finish()
+            print(TrainExperiment.report(a))
+            print(TrainExperiment.report(b))
+            if let data { try OutputFile.write(TrainExperiment.csv([a, b]), to: data); print("wrote \(data)") }
+            if let chart { try TrainCharts.saveClipping(unclipped: a, clipped: b, to: chart); print("wrote \(chart)") }
+            return
+        }
+
+        let lossPath = lossChart ?? out.map { $0 + "-loss.png" }
+        let gradPath = gradChart ?? out.map { $0 + "-grad-norm.png" }
+        let contribPath = contribChart ?? (snapshots > 0 ? out.map { $0 + "-contributions.png" } : nil)
+        let data = csv ?? out.map { $0 + ".csv" }
+        let contribData = contribCsv ?? (snapshots > 0 ? out.map { $0 + "-contributions.csv" } : nil)
+        if contribChart != nil || contribCsv != nil, snapshots == 0 {
+            throw GradLabError.usage("--contrib-chart/--contrib-csv need --snapshots of at least 1")
+        }
+        for path in [lossPath, gradPath, contribPath].compactMap({ $0 }) { try FigureFile.check(path) }
+        for path in [data, contribData].compactMap({ $0 }) { try OutputFile.checkWritable(path) }
+
+        let bar = TrainProgressBar(label: "train \(cell.rawValue)")
+        let r = try TrainExperiment.run(o) { bar.update(iteration: $0, total: $1, loss: $2, evalLoss: $3) }
+        bar.finish()
+        print(TrainExperiment.report(r))
+        if let data { try OutputFile.write(TrainExperiment.csv([r]), to: data); print("wrote \(data)") }
+        if let contribData { try OutputFile.write(TrainExperiment.contributionsCSV([r]), to: contribData); print("wrote \(contribData)") }
+        for path in try TrainCharts.save(r, loss: lossPath, gradNorm: gradPath, contributions: contribPath) { print("wrote \(path)") }
+    }
+
+    func runBench() throws {
+        let r = try TrainBench.run(cell: cell, hidden: hidden ?? 128, steps: steps ?? 100, batch: training.batch,
+                                   repetitions: repetitions, seed: training.seed)
+        print(TrainBench.report(r))
+    }
+}
+
+struct TrainSweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-sweep",
+        abstract: "Final loss against sequence length T for several cells: where does each stop learning?",
+        discussion: """
+        One training run per (cell, T), identical otherwise, two at a time (defaults: 2000 iterations, n = 32, \
+        batch 32, adam lr 0.003, clip-norm 1). With --out P it writes P.png and P.csv.
+        Example:
+          gradlab train-sweep --cells tanh,irnn,lstm --lengths 10,25,50,100,200 --out plots/train-lengths
+        """)
+
+    @Option(help: ArgumentHelp("Comma-separated cells.", valueName: "list")) var cells = CellList(argument: "tanh,irnn,lstm")!
+    @Option(help: ArgumentHelp("Comma-separated sequence lengths T.", valueName: "list")) var lengths = "10,25,50,100,200"
+    @Option(parsing: .unconditional, help: "Hidden units n.") var hidden = 32
+    @OptionGroup var training: TrainingOptions
+    @Option(parsing: .unconditional, help: "Runs at once (default: cores, at most 2).") var jobs: Int?
+    @Flag(help: "Train without clipping (default: --clip-norm 1 unless a clipping is given).") var noClip = false
+    @Option(help: ArgumentHelp("Prefix of the outputs (P.png, P.csv).", valueName: "prefix")) var out: String?
+    @Option(help: ArgumentHelp("Chart file.", valueName: "file")) var chart: String?
+    @Option(help: ArgumentHelp("CSV file.", valueName: "file")) var csv: String?
+
+    func run() throws {
+        var s = TrainSweepOptions()
+        s.cells = try cells.kinds()
+        var ts: [Int] = []
+        for part in lengths.split(separator: ",", omittingEmptySubsequences: false) {
+            let text = part.trimmingCharacters(in: .whitespaces)
+            guard let t = Int(text) else { throw GradLabError.usage("--lengths must be comma-separated integers (got '\(text)')") }
+            try Check.positive(t, "--lengths")
+            if !ts.contains(t) { ts.append(t) }
+        }
+        s.lengths = ts
+        var base = s.base
+        training.apply(to: &base)
+        base.hidden = hidden
+        if training.clipNorm == nil && training.clipValue == nil && !noClip { base.clipNorm = 1 }
+        if noClip && (training.clipNorm != nil || training.clipValue != nil) {
+            throw GradLabError.usage("--no-clip contradicts --clip-norm/--clip-value")
+        }
+        if noClip { base.clipNorm = nil }
+        base.snapshots = 0
+        s.base = base
+        if let j = jobs { s.jobs = j }
+        try s.validate()
+        let chartPath = chart ?? out.map { $0 + ".png" }
+        let csvPath = csv ?? out.map { $0 + ".csv" }
+        if let chartPath { try FigureFile.check(chartPath) }
+        if let csvPath { try OutputFile.checkWritable(csvPath) }
+
+        let r = try TrainSweep.run(s) { p, done, total in
+            print("  [\(done)/\(total)] \(p.cell.rawValue) T=\(p.steps): final loss \(p.diverged ? "diverged" : Format.fixed(p.finalLoss, 4)) (\(Format.fixed(p.seconds, 1)) s)")
+            fflush(stdout)
+        }
+        print(TrainSweep.table(r))
+        print("sweep took \(Format.fixed(r.seconds, 1)) s")
+        if let csvPath { try OutputFile.write(TrainSweep.csv(r), to: csvPath); print("wrote \(csvPath)") }
+        if let chartPath { try TrainCharts.saveSweep(r, to: chartPath); print("wrote \(chartPath)") }
+    }
+}
