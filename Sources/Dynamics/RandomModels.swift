@@ -17,7 +17,8 @@ public struct RandomModelSpec: Sendable, Equatable {
     public var gain: Double
     public var seed: UInt64
     public var initialization: RecurrentInit
-    /// LSTM: bias of the forget gate (added to bias_ih's f block). 1 is the classic "remember by default".
+    /// LSTM: bias of the forget gate f; GRU: bias of the update gate z (added to bias_ih's block of that gate).
+    /// Positive values make the cell keep its past by default (1 is the classic LSTM choice).
     public var forgetBias: Double
     /// Leaky units: α is drawn uniformly from this range, per unit.
     public var leakRange: ClosedRange<Double>
@@ -48,7 +49,7 @@ public enum RandomModels {
     /// - vanilla: W_hh per `initialization` with gain g; W_ih ~ N(0, 1/d); biases 0.
     /// - irnn (Le, Jaitly & Hinton 2015): ReLU, W_hh = g·I, W_ih ~ N(0, 0.001²), biases 0.
     /// - lstm / gru: each gate's recurrent block drawn like W_hh; W_ih ~ N(0, 1/d); biases 0 except the
-    ///   LSTM forget gate's, which is `forgetBias`.
+    ///   LSTM forget gate's and the GRU update gate's, which are `forgetBias`.
     /// - leaky: tanh units, W_hh and W_ih as vanilla, α_i ~ U(leakRange).
     public static func make(_ s: RandomModelSpec) -> Model {
         let n = s.hidden, d = s.input, g = s.kind.gateCount
@@ -69,7 +70,9 @@ public enum RandomModels {
         let inputStd = s.kind == .irnn ? 0.001 : 1 / Double(max(d, 1)).squareRoot()
         let wih = Init.gaussian(rows: g * n, cols: d, std: inputStd, rng: &wr)
         var bih = [Double](repeating: 0, count: g * n)
-        if s.kind == .lstm { for k in n..<(2 * n) { bih[k] = s.forgetBias } }
+        // The gate that keeps the past: the LSTM's forget gate f (rows n..<2n of i,f,g,o) and the GRU's update
+        // gate z (rows n..<2n of r,z,n; h = (1−z)⊙n + z⊙h_prev, so z → 1 copies the state).
+        if s.kind == .lstm || s.kind == .gru { for k in n..<(2 * n) { bih[k] = s.forgetBias } }
         let alpha: [Double]? = s.kind == .leaky
             ? (0..<n).map { _ in wr.uniform(s.leakRange.lowerBound, s.leakRange.upperBound) } : nil
         let params = CellParameters(kind: s.kind, hiddenSize: n, inputSize: d, weightIH: wih, weightHH: whh,
