@@ -2,7 +2,7 @@ import Linear
 
 /// The cell types gradlab knows. Raw values are the names used on the command line and in model files.
 public enum CellKind: String, CaseIterable, Sendable, Codable {
-    case sigmoid, tanh, relu, linear, irnn, lstm, gru, leaky
+    case sigmoid, tanh, relu, linear, irnn, lstm, gru, leaky, skip
 
     /// The pointwise activation of the vanilla-style cells (IRNN is ReLU; leaky units use tanh by default).
     public var vanillaActivation: Activation? {
@@ -11,7 +11,7 @@ public enum CellKind: String, CaseIterable, Sendable, Codable {
         case .tanh: return .tanh
         case .relu, .irnn: return .relu
         case .linear: return .linear
-        case .leaky: return .tanh
+        case .leaky, .skip: return .tanh
         case .lstm, .gru: return nil
         }
     }
@@ -94,9 +94,14 @@ public struct CellParameters: Sendable, Equatable {
     public var biasHH: [Double]
     /// Leaky units only: per-unit leak α ∈ [0, 1): h_t = α⊙h_{t−1} + (1−α)⊙F(·).
     public var alpha: [Double]?
+    /// Skip cells only: W_skip (n × n), applied to h_{t−D}.
+    public var skipWeight: Matrix?
+    /// Skip cells only: the skip length D ≥ 2.
+    public var skipLength: Int?
 
     public init(kind: CellKind, hiddenSize: Int, inputSize: Int, weightIH: Matrix, weightHH: Matrix,
-                biasIH: [Double], biasHH: [Double], alpha: [Double]? = nil) {
+                biasIH: [Double], biasHH: [Double], alpha: [Double]? = nil,
+                skipWeight: Matrix? = nil, skipLength: Int? = nil) {
         self.kind = kind
         self.hiddenSize = hiddenSize
         self.inputSize = inputSize
@@ -105,6 +110,8 @@ public struct CellParameters: Sendable, Equatable {
         self.biasIH = biasIH
         self.biasHH = biasHH
         self.alpha = alpha
+        self.skipWeight = skipWeight
+        self.skipLength = skipLength
     }
 
     /// Checks every shape and value; the message names the offending field.
@@ -129,6 +136,13 @@ public struct CellParameters: Sendable, Equatable {
             guard a.count == n else { throw fail("alpha must have \(n) entries, got \(a.count)") }
             guard a.allSatisfy({ $0 >= 0 && $0 < 1 }) else { throw fail("alpha entries must lie in [0, 1)") }
         }
+        if kind == .skip {
+            guard let dl = skipLength else { throw fail("a skip cell needs \"skip\" (the skip length D ≥ 2)") }
+            guard dl >= 2 && dl <= 64 else { throw fail("skip must lie between 2 and 64, got \(dl)") }
+            guard let w = skipWeight else { throw fail("a skip cell needs \"weight_skip\" (\(n)×\(n))") }
+            guard w.rows == n && w.cols == n else { throw fail("weight_skip must be \(n)×\(n), got \(w.rows)×\(w.cols)") }
+            guard w.allFinite else { throw fail("weight_skip contains NaN or infinity") }
+        }
     }
 
     /// The rows of gate `index` of weight_hh (e.g. LSTM f = 1), n × n.
@@ -152,5 +166,6 @@ public func makeCell(_ p: CellParameters) throws -> any RecurrentCell {
     case .leaky: return LeakyCell(p)
     case .lstm: return LSTMCell(p)
     case .gru: return GRUCell(p)
+    case .skip: return SkipCell(p)
     }
 }

@@ -6,7 +6,7 @@ public struct ProductCurves: Sendable {
     public var endStep: Int
     /// lags[i] = t − k = i, for i = 0 … t.
     public var lags: [Int]
-    /// The main curve: ∂h_t/∂h_k (for the LSTM the h→h block of the full-state product).
+    /// The main curve: ∂h_t/∂h_k (for the LSTM and the skip cell the h→h block of the full-state product).
     public var log10Spectral: [Double]
     public var log10Frobenius: [Double]
     /// LSTM only: the full (h, c) state product, and its c→c block (the constant error carousel).
@@ -87,6 +87,11 @@ public enum JacobianProducts {
                 spec.append(spectral ? scale + log10(estH.norm(hh)) : .nan)
                 frobC.append(scale + log10(cc.frobeniusNorm))
                 specC.append(spectral ? scale + log10(estC.norm(cc)) : .nan)
+            } else if m != n {
+                // A windowed state (skip cell): ∂h_t/∂h_k is the top-left block.
+                let hh = p.block(rows: 0..<n, cols: 0..<n)
+                frob.append(scale + log10(hh.frobeniusNorm))
+                spec.append(spectral ? scale + log10(estH.norm(hh)) : .nan)
             } else {
                 frob.append(scale)
                 spec.append(spectral ? scale + log10(est.norm(p)) : .nan)

@@ -37,8 +37,14 @@ public struct Model: Sendable, Equatable {
         }
     }
 
-    /// s_0: h_0, followed by c_0 for the LSTM.
-    public var initialState: [Double] { kind == .lstm ? h0 + (c0 ?? [Double](repeating: 0, count: h0.count)) : h0 }
+    /// s_0: h_0, followed by c_0 for the LSTM, or by the D−1 earlier states (zeros) for a skip cell.
+    public var initialState: [Double] {
+        switch kind {
+        case .lstm: return h0 + (c0 ?? [Double](repeating: 0, count: h0.count))
+        case .skip: return h0 + [Double](repeating: 0, count: ((parameters.skipLength ?? 1) - 1) * h0.count)
+        default: return h0
+        }
+    }
 
     /// The validated cell, told the initial-state magnitudes its a-priori bounds need.
     public func cell() throws -> any RecurrentCell {

@@ -101,6 +101,11 @@ public enum InputJacobian {
         case .sigmoid, .tanh, .relu, .linear, .irnn:
             let act = p.kind.vanillaActivation ?? .tanh
             return w.scalingRows(by: a.map(act.derivative))
+        case .skip:
+            // Only h_t (the top of the window) depends on x_t; the older entries are shifted copies.
+            var out = Matrix(rows: (p.skipLength ?? 1) * n, cols: d)
+            out.setBlock(w.scalingRows(by: a.map(Activation.tanh.derivative)), at: 0, 0)
+            return out
         case .leaky:
             let alpha = p.alpha ?? [Double](repeating: 0, count: n)
             return w.scalingRows(by: (0..<n).map { (1 - alpha[$0]) * Activation.tanh.derivative(a[$0]) })

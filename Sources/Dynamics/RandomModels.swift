@@ -24,10 +24,12 @@ public struct RandomModelSpec: Sendable, Equatable {
     public var leakRange: ClosedRange<Double>
     /// Standard deviation of the inputs x_t.
     public var inputScale: Double
+    /// Skip cells: the skip length D.
+    public var skipLength: Int
 
     public init(kind: CellKind, hidden: Int = 32, input: Int = 8, steps: Int = 100, gain: Double = 1, seed: UInt64 = 0,
                 initialization: RecurrentInit = .gaussian, forgetBias: Double = 0,
-                leakRange: ClosedRange<Double> = 0.02...0.2, inputScale: Double = 1) {
+                leakRange: ClosedRange<Double> = 0.02...0.2, inputScale: Double = 1, skipLength: Int = 4) {
         self.kind = kind
         self.hidden = hidden
         self.input = input
@@ -38,6 +40,7 @@ public struct RandomModelSpec: Sendable, Equatable {
         self.forgetBias = forgetBias
         self.leakRange = leakRange
         self.inputScale = inputScale
+        self.skipLength = skipLength
     }
 }
 
@@ -51,6 +54,8 @@ public enum RandomModels {
     /// - lstm / gru: each gate's recurrent block drawn like W_hh; W_ih ~ N(0, 1/d); biases 0 except the
     ///   LSTM forget gate's and the GRU update gate's, which are `forgetBias`.
     /// - leaky: tanh units, W_hh and W_ih as vanilla, α_i ~ U(leakRange).
+    /// - skip: tanh units; W_hh and W_skip each drawn like W_hh with gain g/√2, so the two paths together
+    ///   carry the same variance as one vanilla W_hh of gain g (a fair comparison with tanh).
     public static func make(_ s: RandomModelSpec) -> Model {
         let n = s.hidden, d = s.input, g = s.kind.gateCount
         var wr = SeededRNG.derived(seed: s.seed, stream: 1)
@@ -62,8 +67,12 @@ public enum RandomModels {
             }
         }
         var whh = Matrix(rows: g * n, cols: n)
+        var wskip: Matrix?
         if s.kind == .irnn {
             whh = Init.identity(n: n, gain: s.gain)
+        } else if s.kind == .skip {
+            whh = recurrentBlock() * (1 / 2.0.squareRoot())
+            wskip = recurrentBlock() * (1 / 2.0.squareRoot())
         } else {
             for k in 0..<g { whh.setBlock(recurrentBlock(), at: k * n, 0) }
         }
@@ -76,7 +85,8 @@ public enum RandomModels {
         let alpha: [Double]? = s.kind == .leaky
             ? (0..<n).map { _ in wr.uniform(s.leakRange.lowerBound, s.leakRange.upperBound) } : nil
         let params = CellParameters(kind: s.kind, hiddenSize: n, inputSize: d, weightIH: wih, weightHH: whh,
-                                    biasIH: bih, biasHH: [Double](repeating: 0, count: g * n), alpha: alpha)
+                                    biasIH: bih, biasHH: [Double](repeating: 0, count: g * n), alpha: alpha,
+                                    skipWeight: wskip, skipLength: s.kind == .skip ? s.skipLength : nil)
         let inputs = (0..<s.steps).map { _ in xr.gaussians(d, std: s.inputScale) }
         let zeros = [Double](repeating: 0, count: n)
         return Model(parameters: params, h0: zeros, c0: s.kind == .lstm ? zeros : nil, inputs: inputs)

@@ -32,13 +32,14 @@ public enum CurveCharts {
             shown.append(y)
             drawn.append((x, y))
             // An exactly-zero tail (log = −∞) is not drawn; the note below says so instead.
-            let n = r.zeroFromLag ?? y.count
+            let tailIsZero = r.zeroFromLag.map { z in y[z...].allSatisfy { $0 == -.infinity } } ?? false
+            let n = tailIsZero ? r.zeroFromLag! : y.count
             let line = ax.plot(Array(x[..<n]), Array(y[..<n]), label: r.label)
             if bounds {
                 ax.bound(of: line, x, r.curves.log10Bound)
                 drawn.append((x, r.curves.log10Bound))
             }
-            if let z = r.zeroFromLag, z > 0, y[z - 1].isFinite {
+            if tailIsZero, let z = r.zeroFromLag, z > 0, y[z - 1].isFinite {
                 // log 0 = −∞ cannot be drawn: say where the curve stops and why.
                 ax.scatter([Double(z - 1)], [y[z - 1]], color: line.color, marker: .circle, size: 9)
                 let right = Double(z) > 0.6 * Double(max(t, 1))

@@ -16,6 +16,8 @@ public struct CurvesOptions: Sendable {
     public var leakRange: ClosedRange<Double> = 0.02...0.2
     /// Standard deviation of the random inputs x_t (small values keep tanh units out of saturation).
     public var inputScale = 1.0
+    /// Skip cells: the skip length D.
+    public var skipLength = 4
     /// Extra gains: one curve per (cell, gain) when non-empty (otherwise `gain` alone).
     public var gains: [Double] = []
     /// Analyse these gradlab.model/1 files instead of random models.
@@ -31,6 +33,7 @@ public struct CurvesOptions: Sendable {
         try Check.finite(inputScale, "--input-scale")
         guard inputScale >= 0 else { throw GradLabError.usage("--input-scale must be zero or positive (got \(inputScale))") }
         for g in gains { try Check.positive(g, "--gains") }
+        guard skipLength >= 2 && skipLength <= 64 else { throw GradLabError.usage("--skip must lie between 2 and 64 (got \(skipLength))") }
         try Check.atMost(hidden, 4096, "--hidden", "larger state sizes do not fit this tool's dense n×n products")
         try Check.atMost(steps, 1_000_000, "--steps", "longer runs would not fit in memory")
         guard !cells.isEmpty || !modelPaths.isEmpty else { throw GradLabError.usage("--cells must name at least one cell") }
@@ -38,7 +41,8 @@ public struct CurvesOptions: Sendable {
 
     public func spec(_ kind: CellKind, gain: Double? = nil) -> RandomModelSpec {
         RandomModelSpec(kind: kind, hidden: hidden, input: input, steps: steps, gain: gain ?? self.gain, seed: seed,
-                        initialization: initialization, forgetBias: forgetBias, leakRange: leakRange, inputScale: inputScale)
+                        initialization: initialization, forgetBias: forgetBias, leakRange: leakRange, inputScale: inputScale,
+                        skipLength: skipLength)
     }
 }
 

@@ -3,7 +3,8 @@ import Dynamics
 import Linear
 
 /// gradlab.model/1: one recurrent layer, its initial state and its input sequence, as JSON (DESIGN.md).
-/// Rows are matrix rows in PyTorch's layout. Extension to the agreed format: leaky cells add "alpha".
+/// Rows are matrix rows in PyTorch's layout. Extensions to the agreed format: leaky cells add "alpha";
+/// skip cells add "weight_skip" (n×n) and "skip" (D).
 public enum ModelFile {
     public static let format = "gradlab.model/1"
 
@@ -19,6 +20,8 @@ public enum ModelFile {
         var h0: [Double]
         var c0: [Double]?
         var alpha: [Double]?
+        var weight_skip: [[Double]]?
+        var skip: Int?
         var inputs: [[Double]]
     }
 
@@ -26,7 +29,8 @@ public enum ModelFile {
         let p = m.parameters
         let payload = Payload(format: format, cell: p.kind.rawValue, hidden_size: p.hiddenSize, input_size: p.inputSize,
                               weight_ih: p.weightIH.nestedRows, weight_hh: p.weightHH.nestedRows,
-                              bias_ih: p.biasIH, bias_hh: p.biasHH, h0: m.h0, c0: m.c0, alpha: p.alpha, inputs: m.inputs)
+                              bias_ih: p.biasIH, bias_hh: p.biasHH, h0: m.h0, c0: m.c0, alpha: p.alpha,
+                              weight_skip: p.skipWeight?.nestedRows, skip: p.skipLength, inputs: m.inputs)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var d = try enc.encode(payload)
@@ -60,7 +64,9 @@ public enum ModelFile {
         let params = CellParameters(kind: kind, hiddenSize: p.hidden_size, inputSize: p.input_size,
                                     weightIH: try matrix(p.weight_ih, "weight_ih", cols: p.input_size),
                                     weightHH: try matrix(p.weight_hh, "weight_hh", cols: p.hidden_size),
-                                    biasIH: p.bias_ih, biasHH: p.bias_hh, alpha: p.alpha)
+                                    biasIH: p.bias_ih, biasHH: p.bias_hh, alpha: p.alpha,
+                                    skipWeight: try p.weight_skip.map { try matrix($0, "weight_skip", cols: p.hidden_size) },
+                                    skipLength: p.skip)
         let model = Model(parameters: params, h0: p.h0, c0: p.c0, inputs: p.inputs)
         do { try model.validate() } catch { throw GradLabError.data("\(source): \(error)") }
         return model

@@ -53,6 +53,9 @@ public struct TrainOptions: Sendable {
     }
 
     public func validate() throws {
+        guard cell != .skip else {
+            throw GradLabError.usage("--cell skip is for analysis (curves, heatmap, …); training supports sigmoid, tanh, relu, linear, irnn, lstm, gru and leaky")
+        }
         try Check.positive(steps, "--steps")
         try Check.positive(hidden, "--hidden")
         try Check.positive(iterations, "--iters")

@@ -47,6 +47,7 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .customLong("init"), help: "Recurrent initialisation: gaussian or orthogonal.") var initialization: RecurrentInit = .gaussian
     @Option(parsing: .unconditional, help: "Bias of the gate that keeps the past: the LSTM forget gate f, the GRU update gate z.") var forgetBias = 0.0
     @Option(parsing: .unconditional, help: "Standard deviation of the random inputs x_t.") var inputScale = 1.0
+    @Option(parsing: .unconditional, help: "Skip cells: connect h_{t−D} to h_t, with this D.") var skip = 4
     @Option(help: ArgumentHelp("Leaky units: leak rates α drawn uniformly from lo:hi, 0 ≤ lo ≤ hi < 1.", valueName: "lo:hi"))
     var leakRange = "0.02:0.2"
 
@@ -62,6 +63,7 @@ struct ModelOptions: ParsableArguments {
         o.hidden = hidden; o.input = input; o.steps = steps; o.gain = gain; o.seed = seed
         o.initialization = initialization; o.forgetBias = forgetBias; o.inputScale = inputScale
         o.leakRange = try leakBounds()
+        o.skipLength = skip
     }
 }
 

@@ -150,4 +150,22 @@ final class ProductTests: XCTestCase {
         lstm.c0 = [0, 0, 0, .nan]
         XCTAssertThrowsError(try lstm.validate()) { e in XCTAssertEqual("\(e)", "c0 contains NaN or infinity") }
     }
+
+    /// Skip cell with W_hh = 0: h_t depends on h_{t−D} only, so ∂h_t/∂h_{t−L} is exactly zero unless D divides L,
+    /// and otherwise it is a product of L/D factors diag(tanh′) W_skip.
+    func testSkipCellPathsOnlyExistAtMultiplesOfTheSkipLength() throws {
+        var model = RandomModels.make(RandomModelSpec(kind: .skip, hidden: 6, input: 2, steps: 24, gain: 1.2, seed: 4, skipLength: 3))
+        model.parameters.weightHH = Matrix(rows: 6, cols: 6)
+        let traj = try Trajectory(model: model)
+        XCTAssertEqual(traj.cell.stateSize, 18)
+        let curves = JacobianProducts.curves(traj)
+        for lag in 1...24 {
+            if lag % 3 == 0 { XCTAssertTrue(curves.log10Spectral[lag].isFinite, "lag \(lag)") }
+            else { XCTAssertEqual(curves.log10Spectral[lag], -.infinity, "lag \(lag)") }
+        }
+        // Lag 3 is one factor diag(tanh′(a_24)) W_skip.
+        let a = traj.preactivations[23]
+        let one = model.parameters.skipWeight!.scalingRows(by: a.map(Activation.tanh.derivative))
+        XCTAssertEqual(curves.log10Spectral[3], log10(one.spectralNorm), accuracy: 1e-10)
+    }
 }

@@ -26,7 +26,7 @@ final class ModelFileTests: XCTestCase {
         XCTAssertEqual(decodeError("{\"format\":\"gradlab.model/1\"}"), "m.json: missing field \"cell\"")
         let good = String(decoding: try ModelFile.encode(RandomModels.make(RandomModelSpec(kind: .tanh, hidden: 2, input: 1, steps: 2))), as: UTF8.self)
         XCTAssertEqual(decodeError(good.replacingOccurrences(of: "\"cell\":\"tanh\"", with: "\"cell\":\"elman\"")),
-                       "m.json: unknown cell \"elman\" (expected one of sigmoid, tanh, relu, linear, irnn, lstm, gru, leaky)")
+                       "m.json: unknown cell \"elman\" (expected one of sigmoid, tanh, relu, linear, irnn, lstm, gru, leaky, skip)")
         XCTAssertEqual(decodeError(good.replacingOccurrences(of: "\"hidden_size\":2", with: "\"hidden_size\":3")),
                        "m.json: weight_ih must be 3×1 for a tanh cell with hidden_size 3, got 2×1")
         XCTAssertEqual(decodeError(good.replacingOccurrences(of: "gradlab.model/1", with: "gradlab.model/9")),

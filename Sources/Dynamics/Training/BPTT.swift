@@ -96,6 +96,8 @@ public struct ForwardPass: Sendable {
             if p.inputSize > 0 { BLAS.gemm(x, p.weightIH, into: &a, transB: true, beta: 1) }
             var hn = Matrix(rows: b, cols: n)
             switch kind {
+            case .skip:
+                preconditionFailure("BPTT does not cover the skip cell (TrainOptions rejects it)")
             case .sigmoid, .tanh, .relu, .linear, .irnn:
                 BLAS.gemm(hp, p.weightHH, into: &a, transB: true, beta: 1)
                 a.data.withUnsafeBufferPointer { pa in
@@ -289,6 +291,8 @@ public enum BPTT {
             dH.data.withUnsafeBufferPointer { pdh in
             dA.data.withUnsafeMutableBufferPointer { pa in
                 switch kind {
+                case .skip:
+                    preconditionFailure("BPTT does not cover the skip cell (TrainOptions rejects it)")
                 case .sigmoid, .tanh, .relu, .linear, .irnn:
                     fp.h[k].data.withUnsafeBufferPointer { phk in
                         for r in 0..<rows {

@@ -134,6 +134,7 @@ public extension RNN {
         func uniform(_ r: Int, _ c: Int) -> Matrix { Init.pytorchUniform(rows: r, cols: c, hidden: n, rng: &rng) }
         var wih: Matrix, whh: Matrix, bih: [Double], bhh: [Double]
         var alpha: [Double]? = nil
+        precondition(kind != .skip, "BPTT does not cover the skip cell (TrainOptions rejects it)")
         switch kind {
         case .irnn:
             whh = Init.identity(n: n)
@@ -146,7 +147,7 @@ public extension RNN {
             bih = uniform(1, g * n).data
             bhh = uniform(1, g * n).data
             if kind == .lstm { for k in n..<(2 * n) { bih[k] += opts.forgetBias } }
-        case .sigmoid, .tanh, .relu, .linear, .leaky:
+        case .sigmoid, .tanh, .relu, .linear, .leaky, .skip:
             whh = Init.orthogonal(n: n, rng: &rng)
             wih = uniform(n, d)
             bih = uniform(1, n).data
