@@ -98,6 +98,16 @@ public enum OutputFile {
     }
 }
 
+/// How the current run reports itself.
+public enum RunContext {
+    /// True inside a lesson: output must be the same on every run, so wall-clock figures are left out of
+    /// printed text (charts never carry them).
+    nonisolated(unsafe) public static var reproducible = false
+
+    /// " in 1.37 s"-style text, or "" when the run must be reproducible.
+    public static func timing(_ text: String) -> String { reproducible ? "" : text }
+}
+
 /// Number formatting shared by CSV, JSON and tables.
 public enum Format {
     /// Shortest text that reads back to the same Double (deterministic); "-inf"/"inf"/"nan" for the rest.

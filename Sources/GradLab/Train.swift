@@ -270,10 +270,10 @@ public enum TrainExperiment {
         let lossName = r.lossKind == .mse ? "MSE" : "cross-entropy"
         var lines = ["\(r.label): \(o.summary)"]
         lines.append("  held-out \(lossName): \(lossText(r.evaluations.first?.loss ?? .nan)) → \(lossText(r.finalEvalLoss))"
-                     + " (baseline \(Format.fixed(r.baseline, 4)))  after \(r.records.count) iterations in \(Format.fixed(r.seconds, 2)) s"
-                     + " (\(Format.fixed(Double(r.records.count) / max(r.seconds, 1e-9), 1)) it/s)")
+                     + " (baseline \(Format.fixed(r.baseline, 4)))  after \(r.records.count) iterations"
+                     + RunContext.timing(" in \(Format.fixed(r.seconds, 2)) s (\(Format.fixed(Double(r.records.count) / max(r.seconds, 1e-9), 1)) it/s)"))
         if let t = r.targetReached {
-            lines.append("  reached \(lossName) < \(trainNumber(o.effectiveTarget)) at iteration \(t.iteration) (\(Format.fixed(t.seconds, 2)) s)")
+            lines.append("  reached \(lossName) < \(trainNumber(o.effectiveTarget)) at iteration \(t.iteration)" + RunContext.timing(" (\(Format.fixed(t.seconds, 2)) s)"))
         } else {
             lines.append("  never reached \(lossName) < \(trainNumber(o.effectiveTarget))")
         }

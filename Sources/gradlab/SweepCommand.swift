@@ -48,7 +48,8 @@ struct SweepCommand: ParsableCommand {
         let result = try SweepExperiment.run(o) { done, total in bar.update(done, total) }
         bar.finish()
         print(SweepExperiment.table(result, decades: units == .decades))
-        print("\(o.pointCount) models (\(o.cells.count) cells × \(o.gains.values.count) gains × \(o.seeds) seeds) in \(Format.fixed(result.wallSeconds, 2)) s on \(result.jobs) job(s)")
+        print("\(o.pointCount) models (\(o.cells.count) cells × \(o.gains.values.count) gains × \(o.seeds) seeds)"
+              + RunContext.timing(" in \(Format.fixed(result.wallSeconds, 2)) s on \(result.jobs) job(s)"))
         if let csv { try OutputFile.write(SweepExperiment.csv(result), to: csv); print("wrote \(csv)") }
         if let json { try OutputFile.write(try SweepExperiment.json(result), to: json); print("wrote \(json)") }
         if let out {

@@ -180,11 +180,13 @@ struct TrainSweepCommand: ParsableCommand {
         if let csvPath { try OutputFile.checkWritable(csvPath) }
 
         let r = try TrainSweep.run(s) { p, done, total in
+            // Live progress finishes in whatever order the workers do: not part of a reproducible report.
+            guard !RunContext.reproducible else { return }
             print("  [\(done)/\(total)] \(p.cell.rawValue) T=\(p.steps): final loss \(p.diverged ? "diverged" : Format.fixed(p.finalLoss, 4)) (\(Format.fixed(p.seconds, 1)) s)")
             fflush(stdout)
         }
         print(TrainSweep.table(r))
-        print("sweep took \(Format.fixed(r.seconds, 1)) s")
+        if !RunContext.reproducible { print("sweep took \(Format.fixed(r.seconds, 1)) s") }
         if let csvPath { try OutputFile.write(TrainSweep.csv(r), to: csvPath); print("wrote \(csvPath)") }
         if let chartPath { try TrainCharts.saveSweep(r, to: chartPath); print("wrote \(chartPath)") }
     }
