@@ -1,6 +1,7 @@
 import Foundation
 import Dynamics
 import Linear
+import Charts
 
 /// Benchmarks of the curve job (forward pass + one backward sweep with spectral and Frobenius norms at
 /// every lag). Each case runs in its own process (see the CLI) so its peak memory is its own.
@@ -68,5 +69,62 @@ public enum Bench {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Double(usage.ru_maxrss) / 1024
+    }
+}
+
+/// Benchmarks of the renderer and of the gallery (issue 3's budgets: a 1200×800 PNG of 5 × 1,000 points
+/// under 50 ms; `gradlab demo` under 5 s).
+public enum RenderBench {
+    public struct Result: Sendable {
+        public var label: String
+        public var bestSeconds: Double
+        public var medianSeconds: Double
+        public var bytes: Int
+    }
+
+    /// The benchmark figure: five log-scale curves of 1,000 points each with dashed companions off
+    /// (as a `curves` chart of five cells would draw them), legend, title and axis labels.
+    public static func figure() -> Figure {
+        let fig = Figure(width: 1200, height: 800)
+        fig.title = "Benchmark: 5 series × 1,000 points"
+        let ax = fig.axes
+        ax.yScale = .log10
+        ax.xLabel = "lag t − k"; ax.yLabel = "‖∂h_{t}/∂h_{k}‖"
+        let x = (0..<1000).map(Double.init)
+        for s in 0..<5 {
+            ax.plot(x, x.map { pow(10, (Double(s) - 2) * $0 / 100 + 0.3 * sin($0 / 7 + Double(s))) }, label: "series \(s)")
+        }
+        return fig
+    }
+
+    /// Times rendering and PNG encoding of `figure()` (after one warm-up render that loads fonts).
+    public static func png(repetitions: Int) throws -> Result {
+        let fig = figure()
+        var bytes = try fig.data(.png).count
+        var times: [Double] = []
+        for _ in 0..<max(1, repetitions) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            bytes = try fig.data(.png).count
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        times.sort()
+        return Result(label: "PNG 1200×800, 5×1000 points", bestSeconds: times[0], medianSeconds: times[times.count / 2], bytes: bytes)
+    }
+
+    /// Times the whole default gallery (analyses and charts) written into a scratch directory.
+    public static func gallery(repetitions: Int) throws -> Result {
+        let dir = NSTemporaryDirectory() + "gradlab-bench-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var times: [Double] = []
+        var bytes = 0
+        for _ in 0..<max(1, repetitions) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let items = try Gallery.render(into: dir)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            bytes = items.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1.file)[.size] as? Int) ?? 0) }
+        }
+        times.sort()
+        return Result(label: "demo gallery (all charts)", bestSeconds: times[0], medianSeconds: times[times.count / 2], bytes: bytes)
     }
 }

@@ -5,12 +5,22 @@ import GradLab
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time the curve job (tanh and LSTM, n ∈ {32,128,256}, T ∈ {100,1000}) with peak memory per case.")
+        abstract: "Benchmarks: the curve job with peak memory, chart rendering, the demo gallery, one BPTT pass.",
+        discussion: """
+        Suites (--suite, default all):
+          curves  forward pass + spectral and Frobenius norms at every lag, tanh and LSTM,
+                  n ∈ {32,128,256}, T ∈ {100,1000}; each case in its own process (its own peak RSS)
+          render  a 1200×800 PNG of 5 series × 1,000 points, and the whole demo gallery
+          bptt    one BPTT pass (forward + backward) of an LSTM, n=128, T=100, batch 32
+        """)
+
+    enum Suite: String, ExpressibleByArgument, CaseIterable { case all, curves, render, bptt }
 
     @Option(help: ArgumentHelp("Run only this case in this process, as cell:n:T (prints one JSON line).", valueName: "case"))
     var only: String?
     @Option(help: "Repetitions per case (the best and median are reported).") var repetitions = 3
-    @Option(help: ArgumentHelp("Also write the results as JSON lines.", valueName: "file")) var json: String?
+    @Option(help: ArgumentHelp("Also write the curve results as JSON lines.", valueName: "file")) var json: String?
+    @Option(help: "Which benchmarks to run: all, curves, render or bptt.") var suite: Suite = .all
 
     func run() throws {
         try Check.positive(repetitions, "--repetitions")
@@ -20,6 +30,20 @@ struct BenchCommand: ParsableCommand {
             return
         }
         if let json { try OutputFile.checkWritable(json) }
+        if suite == .all || suite == .curves { try runCurves() }
+        if suite == .all || suite == .render {
+            var table = TextTable(["render", "best (ms)", "median (ms)", "bytes"])
+            for r in [try RenderBench.png(repetitions: max(repetitions, 10)), try RenderBench.gallery(repetitions: repetitions)] {
+                table.add([r.label, Format.fixed(r.bestSeconds * 1000, 1), Format.fixed(r.medianSeconds * 1000, 1), "\(r.bytes)"])
+            }
+            print(table.render())
+        }
+        if suite == .all || suite == .bptt {
+            print(TrainBench.report(try TrainBench.run(cell: .lstm, hidden: 128, steps: 100, batch: 32, repetitions: max(repetitions, 10))))
+        }
+    }
+
+    func runCurves() throws {
         var table = TextTable(["case", "best (s)", "median (s)", "peak RSS (MB)", "SVD fallbacks"])
         var lines: [String] = []
         for c in Bench.defaultCases {

@@ -119,17 +119,5 @@ enum Gallery {
         }
         return fig
     }
-
-    /// 5 series × 1,000 points (the timing benchmark).
-    static func benchmark() -> Figure {
-        let fig = Figure()
-        let ax = fig.axes
-        ax.yScale = .log10
-        ax.xLabel = "step"; ax.yLabel = "norm"
-        let x = (0..<1000).map(Double.init)
-        for s in 0..<5 {
-            ax.plot(x, x.map { pow(10, (Double(s) - 2) * $0 / 100 + 0.3 * sin($0 / 7 + Double(s))) }, label: "series \(s)")
-        }
-        return fig
-    }
 }
+

@@ -22,23 +22,4 @@ final class GalleryTests: XCTestCase {
         }
         XCTAssertEqual(Gallery.hugeRange().notes.count, 1)
     }
-
-    /// Not a pass/fail test: prints the time to render and encode a 1200×800 PNG of 5 × 1,000 points.
-    func testRenderTimeReport() throws {
-        let fig = Gallery.benchmark()
-        _ = try fig.data(.png)   // warm up (fonts, tables)
-        var times: [Double] = []
-        var bytes = 0
-        for _ in 0..<10 {
-            let t0 = Date()
-            bytes = try fig.data(.png).count
-            times.append(Date().timeIntervalSince(t0) * 1000)
-        }
-        times.sort()
-        var rgba: [Double] = []
-        for _ in 0..<10 { let t0 = Date(); _ = fig.renderRGBA(); rgba.append(Date().timeIntervalSince(t0) * 1000) }
-        rgba.sort()
-        print(String(format: "Charts timing: 1200×800 PNG, 5×1000 points: median %.1f ms, min %.1f ms (%d bytes); "
-                     + "render to RGBA alone: median %.1f ms", times[times.count / 2], times[0], bytes, rgba[5]))
-    }
 }

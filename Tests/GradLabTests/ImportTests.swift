@@ -94,27 +94,17 @@ final class ImportTests: XCTestCase {
 
 /// The commands as a user runs them (the built `gradlab` binary next to the test bundle).
 final class ImportCLITests: XCTestCase {
-    static var binary: URL {
-        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let candidates = [dir.appendingPathComponent("gradlab"), dir.deletingLastPathComponent().appendingPathComponent("gradlab")]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
-    }
+    static var binary: URL { CLITests.binary }
 
+    /// Runs the binary (see `CLITests.run`).
     func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = Self.binary
-        p.arguments = args
-        let o = Pipe(), e = Pipe()
-        p.standardOutput = o; p.standardError = e
-        try p.run()
-        let od = o.fileHandleForReading.readDataToEndOfFile(), ed = e.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
+        let r = try CLITests.run(args)
+        return (r.status, r.stdout, r.stderr)
     }
 
     var tmp = ""
     override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else { throw XCTSkip("gradlab binary not built") }
+        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else { XCTFail("gradlab binary not built: run `swift build -c release` first (make test does)"); return }
         tmp = NSTemporaryDirectory() + "gradlab-import-\(getpid())-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
     }

@@ -163,27 +163,16 @@ final class TrainTests: XCTestCase {
 
     // MARK: command line
 
-    static var binary: URL {
-        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let candidates = [dir.appendingPathComponent("gradlab"), dir.deletingLastPathComponent().appendingPathComponent("gradlab")]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
-    }
+    static var binary: URL { CLITests.binary }
 
+    /// Runs the binary (see `CLITests.run`).
     func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = Self.binary
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let r = try CLITests.run(args)
+        return (r.status, r.stdout, r.stderr)
     }
 
     func testCommandLineErrorsAreOneLineAndWriteNothing() throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else { throw XCTSkip("gradlab binary not built") }
+        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else { XCTFail("gradlab binary not built: run `swift build -c release` first (make test does)"); return }
         let out = ["--out", tmp + "/run"]
         let cases: [([String], String, Int32)] = [
             (["train", "--clip-norm", "1", "--clip-value", "1"] + out, "--clip-norm and --clip-value", 64),
@@ -204,7 +193,7 @@ final class TrainTests: XCTestCase {
     }
 
     func testCommandLineTrainWritesEveryOutput() throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else { throw XCTSkip("gradlab binary not built") }
+        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else { XCTFail("gradlab binary not built: run `swift build -c release` first (make test does)"); return }
         let r = try run(["train", "--cell", "gru", "--steps", "8", "--hidden", "6", "--iters", "30", "--truncate", "3",
                          "--clip-norm", "1", "--eval-size", "32", "--out", tmp + "/g"])
         XCTAssertEqual(r.status, 0, r.stderr)
