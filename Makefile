@@ -6,7 +6,7 @@ CONFIG  := -c release
 BIN     := .build/release/gradlab
 APT_PKGS := pkg-config libcairo2-dev libopenblas-dev liblapacke-dev zlib1g-dev fonts-dejavu-core
 
-.PHONY: all deps build demo test bench lessons clean
+.PHONY: all deps build demo test bench lessons gallery-training clean
 
 all: demo
 
@@ -38,7 +38,21 @@ bench: build
 	$(BIN) bench
 
 lessons: build
-	@for f in notebooks-md/*.md; do $(BIN) notebook run $$f || exit 1; done
+	$(BIN) notebook run
+
+# The training charts of the gallery (a few minutes on 2 cores; not part of `make demo`).
+gallery-training: build
+	$(BIN) train --cell lstm --task adding --steps 50 --hidden 64 --iters 2000 --clip-norm 1 \
+	  --loss-chart plots/train-adding-lstm-loss.png --grad-chart plots/train-adding-lstm-grad-norm.png \
+	  --contrib-chart plots/train-contributions.png
+	$(BIN) train --cell tanh --task adding --steps 200 --hidden 64 --iters 2000 --clip-norm 1 \
+	  --loss-chart plots/train-adding-tanh-T200-loss.png --grad-chart plots/train-adding-tanh-T200-grad-norm.png \
+	  --contrib-chart plots/train-adding-tanh-T200-contributions.png
+	$(BIN) train --cell lstm --task adding --steps 30 --hidden 32 --iters 3000 --optimizer sgd --lr 1 --clip-norm 1 \
+	  --compare-clipping --clipping-chart plots/train-clipping.png
+	$(BIN) train --cell lstm --task adding --steps 50 --hidden 64 --iters 2000 --clip-norm 1 --truncate 10 \
+	  --loss-chart plots/train-truncation-loss.png --contrib-chart plots/train-truncation-contributions.png
+	$(BIN) train-sweep --cells tanh,irnn,lstm --lengths 10,25,50,100,200 --chart plots/train-lengths.png
 
 clean:
 	rm -rf .build
