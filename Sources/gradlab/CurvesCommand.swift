@@ -13,8 +13,7 @@ struct CurvesCommand: ParsableCommand {
     var cells = CellList(argument: "sigmoid,tanh,relu,irnn,lstm")!
     @OptionGroup var model: ModelOptions
     @Option(help: "Norm for the summary: spectral or frobenius (files hold both).") var norm: NormKind = .spectral
-    @Option(name: .customLong("model"), help: ArgumentHelp("Analyse this gradlab.model/1 file instead of random models (repeatable).", valueName: "file"))
-    var modelPaths: [String] = []
+    @OptionGroup var modelFiles: ModelFileOptions
     @Option(help: ArgumentHelp("Write each model as gradlab.model/1 ('{cell}' in the name, or -cell before the extension).", valueName: "file"))
     var saveModel: String?
     @Option(help: ArgumentHelp("Write every curve as CSV.", valueName: "file")) var csv: String?
@@ -26,11 +25,8 @@ struct CurvesCommand: ParsableCommand {
     @OptionGroup var chart: ChartOptions
 
     func run() throws {
-        var o = CurvesOptions()
-        o.cells = try cells.kinds()
-        try model.apply(to: &o)
+        var o = try model.curvesOptions(cells, modelFiles)
         o.norm = norm
-        o.modelPaths = modelPaths
         o.gains = gains?.values ?? []
         try o.validate()
         try chart.size.validate()

@@ -67,6 +67,24 @@ struct ModelOptions: ParsableArguments {
     }
 }
 
+/// `--model FILE` (repeatable), shared by the commands that analyse random models or given ones.
+struct ModelFileOptions: ParsableArguments {
+    @Option(name: .customLong("model"), help: ArgumentHelp("Analyse this gradlab.model/1 file instead of random models (repeatable).", valueName: "file"))
+    var paths: [String] = []
+}
+
+extension ModelOptions {
+    /// The analysis options of `cells` with these model options and model files (not yet validated:
+    /// callers add their own fields first).
+    func curvesOptions(_ cells: CellList, _ files: ModelFileOptions) throws -> CurvesOptions {
+        var o = CurvesOptions()
+        o.cells = try cells.kinds()
+        try apply(to: &o)
+        o.modelPaths = files.paths
+        return o
+    }
+}
+
 /// Chart size options shared by every command that draws.
 struct ChartOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Chart width in points.") var width = 1200.0

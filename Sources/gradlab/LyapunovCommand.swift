@@ -21,18 +21,14 @@ struct LyapunovCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "How many top exponents (default: all).") var count: Int?
     @Option(parsing: .unconditional, help: "Leading steps not averaged (default T/10; none for --iid).") var warmup: Int?
     @Flag(help: "Products of i.i.d. Gaussian N(0, 1/n) matrices instead of an RNN, against Newman's formula.") var iid = false
-    @Option(name: .customLong("model"), help: ArgumentHelp("Analyse this gradlab.model/1 file instead of random models (repeatable).", valueName: "file"))
-    var modelPaths: [String] = []
+    @OptionGroup var modelFiles: ModelFileOptions
     @Option(help: ArgumentHelp("Chart file: .png, .svg or .pdf.", valueName: "file")) var out: String?
     @Option(help: ArgumentHelp("Write the exponents as CSV.", valueName: "file")) var csv: String?
     @Option(help: ArgumentHelp("Write the exponents as JSON.", valueName: "file")) var json: String?
     @OptionGroup var chart: ChartOptions
 
     func run() throws {
-        var o = CurvesOptions()
-        o.cells = try cells.kinds()
-        try model.apply(to: &o)
-        o.modelPaths = modelPaths
+        let o = try model.curvesOptions(cells, modelFiles)
         try o.validate()
         if let count { try Check.positive(count, "--count") }
         if let warmup { try Check.nonNegative(warmup, "--warmup") }
@@ -42,7 +38,7 @@ struct LyapunovCommand: ParsableCommand {
 
         let results: [LyapunovExperiment.CellExponents]
         if iid {
-            guard modelPaths.isEmpty else { throw GradLabError.usage("--iid and --model cannot be combined") }
+            guard modelFiles.paths.isEmpty else { throw GradLabError.usage("--iid and --model cannot be combined") }
             results = [try LyapunovExperiment.gaussianProducts(n: o.hidden, steps: o.steps, seed: o.seed, count: count)]
         } else {
             results = try LyapunovExperiment.run(o, count: count, warmup: warmup)

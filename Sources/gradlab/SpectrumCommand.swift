@@ -20,18 +20,14 @@ struct SpectrumCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @Option(help: ArgumentHelp("Comma-separated lags t − k (default: 1, 10, 0.3·T, T).", valueName: "list")) var lags: String?
     @Option(help: "Decompose the h→h block (hidden) or the full state product (state; (h, c) for the LSTM).") var block: SpectrumBlock = .hidden
-    @Option(name: .customLong("model"), help: ArgumentHelp("Analyse this gradlab.model/1 file instead of random models (repeatable).", valueName: "file"))
-    var modelPaths: [String] = []
+    @OptionGroup var modelFiles: ModelFileOptions
     @Option(help: ArgumentHelp("Chart file: .png, .svg or .pdf.", valueName: "file")) var out: String?
     @Option(help: ArgumentHelp("Write every singular value as CSV.", valueName: "file")) var csv: String?
     @Option(help: ArgumentHelp("Write the spectra as JSON.", valueName: "file")) var json: String?
     @OptionGroup var chart: ChartOptions
 
     func run() throws {
-        var o = CurvesOptions()
-        o.cells = try cells.kinds()
-        try model.apply(to: &o)
-        o.modelPaths = modelPaths
+        let o = try model.curvesOptions(cells, modelFiles)
         try o.validate()
         try Check.atMost(o.hidden, 2048, "--hidden", "each lag needs a full SVD")
         var lagList: [Int]?
