@@ -35,9 +35,11 @@ public struct StepBound: Sendable, Equatable {
     public var worstCase: Double
     /// Uses the values the trajectory actually visited at this step (max |f′(a_j)| etc.): tighter.
     public var trajectory: Double
+    /// A bound that cannot be evaluated (∞·0 when ‖W_hh‖₂ overflows while every derivative is 0) is no
+    /// bound at all: it is stored as +∞, never NaN.
     public init(worstCase: Double, trajectory: Double) {
-        self.worstCase = worstCase
-        self.trajectory = trajectory
+        self.worstCase = worstCase.isNaN ? .infinity : worstCase
+        self.trajectory = trajectory.isNaN ? .infinity : trajectory
     }
 }
 

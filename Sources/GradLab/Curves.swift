@@ -117,9 +117,11 @@ public enum CurvesExperiment {
         let main = spectral ? curves.log10Spectral : curves.log10Frobenius
         let t = curves.endStep
         let zeroLag = main.firstIndex { $0 == -.infinity }
-        let slope = tailSlope(main)
         // The regime follows the slope; an exact zero (ReLUs all off somewhere) is reported beside it.
-        let regime: Regime = slope < -neutralBand ? .vanishing : (slope > neutralBand ? .exploding : .neutral)
+        var slope = tailSlope(main)
+        var regime: Regime = slope < -neutralBand ? .vanishing : (slope > neutralBand ? .exploding : .neutral)
+        // Exactly zero from lag 1 on (every unit saturated or off): nothing survives even one step.
+        if zeroLag != nil && main.filter(\.isFinite).count < 2 { regime = .vanishing; slope = -.infinity }
         let last = main[t]
         return CellCurves(label: label, model: model, curves: curves, overflowStep: traj.overflowStep,
                           betaW: model.parameters.weightHH.spectralNorm,
@@ -158,8 +160,8 @@ public enum CurvesExperiment {
         var table = TextTable(["cell", "β_W", "β_h", "×/step"] + lags.map { "lag \($0)" } + ["regime", "bound slack"])
         for r in results {
             let curve = r.curves.log10Norm(norm)
-            var row = [r.label, Format.fixed(r.betaW, 3), r.betaH.map { Format.fixed($0, 2) } ?? "gated",
-                       Format.fixed(r.perStepFactor, 3)]
+            var row = [r.label, Format.magnitude(r.betaW), r.betaH.map { Format.fixed($0, 2) } ?? "gated",
+                       Format.magnitude(r.perStepFactor)]
             row += lags.map { $0 < curve.count ? sci(curve[$0]) : "—" }
             var regime = r.regime.rawValue
             if let z = r.zeroFromLag { regime += " (0 from lag \(z))" }
@@ -214,8 +216,8 @@ public enum CurvesExperiment {
                 return row
             }
             return ["cell": r.label, "kind": r.kind.rawValue, "hidden_size": r.model.parameters.hiddenSize,
-                    "t": c.endStep, "beta_w": r.betaW, "beta_h": r.betaH.map { $0 as Any } ?? NSNull(),
-                    "log10_growth_per_step": r.slope, "regime": r.regime.rawValue,
+                    "t": c.endStep, "beta_w": Format.json(r.betaW), "beta_h": r.betaH.map { $0 as Any } ?? NSNull(),
+                    "log10_growth_per_step": Format.json(r.slope), "regime": r.regime.rawValue,
                     "zero_from_lag": r.zeroFromLag.map { $0 as Any } ?? NSNull(),
                     "overflow_step": r.overflowStep.map { $0 as Any } ?? NSNull(),
                     "bound_slack_decades": Format.json(r.boundSlack), "series": series]

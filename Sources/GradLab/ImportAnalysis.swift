@@ -51,7 +51,7 @@ public enum ImportExperiment {
         for (l, (c, e)) in zip(r.layers, r.exponents).enumerated() {
             let p = c.model.parameters
             t.add(["\(l)", p.kind.rawValue, "\(p.hiddenSize)", "\(p.inputSize)", Format.fixed(c.betaW, 3),
-                   Format.fixed(c.perStepFactor, 3), Format.fixed(e.decadesPerStep.first ?? .nan, 4),
+                   Format.magnitude(c.perStepFactor), Format.fixed(e.decadesPerStep.first ?? .nan, 4),
                    e.exponents.map { Format.fixed($0, 3) }.joined(separator: " "), c.regime.rawValue])
         }
         var out = "\(r.source): \(r.layers.count) layer(s), inputs: \(r.inputSource), T = \(r.grid.endStep)\n" + t.render()
@@ -80,7 +80,7 @@ public enum ImportExperiment {
         let layers: [[String: Any]] = zip(r.layers, r.exponents).map { c, e in
             let p = c.model.parameters
             return ["label": c.label, "cell": p.kind.rawValue, "hidden_size": p.hiddenSize, "input_size": p.inputSize,
-                    "beta_w": c.betaW, "log10_growth_per_step": c.slope, "regime": c.regime.rawValue,
+                    "beta_w": Format.json(c.betaW), "log10_growth_per_step": Format.json(c.slope), "regime": c.regime.rawValue,
                     "lyapunov_nats": e.exponents.map(Format.json), "lyapunov_decades": e.decadesPerStep.map(Format.json),
                     "log10_spectral": c.curves.log10Spectral.map(Format.json), "log10_bound": c.curves.log10Bound.map(Format.json)]
         }

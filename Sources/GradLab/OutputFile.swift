@@ -124,6 +124,12 @@ public enum Format {
         return String(format: "%.\(decimals)f", v)
     }
 
+    /// Fixed decimals for moderate values, scientific notation from 10^5 up (a gain of 1e200 must not
+    /// print a 200-digit β_W).
+    public static func magnitude(_ v: Double, _ decimals: Int = 3) -> String {
+        v.isFinite && abs(v) >= 1e5 ? String(format: "%.3e", v) : fixed(v, decimals)
+    }
+
     /// Compact number for labels: 2, 0.5, 1.25.
     public static func short(_ v: Double) -> String {
         if v == v.rounded() && abs(v) < 1e15 { return String(Int(v)) }

@@ -179,7 +179,7 @@ public enum LyapunovExperiment {
                                     "warmup": r.spectrum.warmup, "lambda_nats": r.spectrum.exponents.map(Format.json),
                                     "lambda_decades": r.spectrum.decadesPerStep.map(Format.json)]
             if let n = r.newman { d["newman_nats"] = n }
-            if let c = r.curveSlope { d["curve_slope_decades"] = c }
+            if let c = r.curveSlope { d["curve_slope_decades"] = Format.json(c) }
             return d
         }])
     }

@@ -89,6 +89,21 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(text.contains("nan"))
     }
 
+    /// A gain so large that ‖W_hh‖₂ overflows: every saturated cell's gradient is exactly 0 after one step,
+    /// and no output (CSV, JSON, table) may hold NaN or a 300-digit number.
+    func testAbsurdGainGivesExactZerosNotNaN() throws {
+        let r = try Self.run(["curves", "--cells", "sigmoid,tanh,lstm,gru,leaky", "--gain", "1e308", "--hidden", "8", "--steps", "30",
+                              "--csv", tmp + "/g.csv", "--json", tmp + "/g.json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for f in ["/g.csv", "/g.json"] {
+            XCTAssertFalse(try String(contentsOfFile: tmp + f, encoding: .utf8).lowercased().contains("nan"), f)
+        }
+        let tanh = r.stdout.split(separator: "\n").first { $0.hasPrefix("tanh ") }.map(String.init) ?? ""
+        XCTAssertTrue(tanh.contains("vanishing (0 from lag 1)"), r.stdout)
+        XCTAssertTrue(tanh.contains("0.000"), tanh)                  // growth factor per step: exactly 0
+        XCTAssertLessThan(r.stdout.split(separator: "\n").map(\.count).max() ?? 0, 200, r.stdout)
+    }
+
     func testChartsAreWrittenInTheFormatOfTheirExtension() throws {
         for (ext, magic) in [("png", [UInt8]([0x89, 0x50, 0x4E, 0x47])), ("svg", Array("<?xml".utf8)), ("pdf", Array("%PDF-".utf8))] {
             let path = tmp + "/c.\(ext)"
