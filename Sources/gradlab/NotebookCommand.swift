@@ -15,7 +15,7 @@ struct NotebookCommand: ParsableCommand {
         }
         return NotebookRunner(root: root, execute: { args in
             var command: ParsableCommand
-            do { command = try Gradlab.parseAsRoot(args) } catch {
+            do { command = try Gradlab.parse(commandLine: args) } catch let e as GradLabError { throw e } catch {
                 throw GradLabError.usage(Gradlab.message(for: error).split(separator: "\n").joined(separator: "; "))
             }
             try command.run()

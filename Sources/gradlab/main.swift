@@ -4,7 +4,7 @@ import GradLab
 
 /// Entry point. Errors become one line on stderr with the exit code of their kind (usage errors: 64).
 do {
-    var command = try Gradlab.parseAsRoot()
+    var command = try Gradlab.parse(commandLine: Array(CommandLine.arguments.dropFirst()))
     try command.run()
 } catch let error as GradLabError {
     FileHandle.standardError.write(Data("gradlab: \(error)\n".utf8))

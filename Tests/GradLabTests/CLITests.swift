@@ -52,6 +52,7 @@ final class CLITests: XCTestCase {
         try assertUsageError(["curves", "--gain", "nan"] + csv, mentions: "--gain must be a finite number")
         try assertUsageError(["curves", "--norm", "max"] + csv, mentions: "max")
         try assertUsageError(["curves", "--csv", tmp + "/missing/dir/out.csv"], mentions: "does not exist", code: 73)
+        try assertUsageError(["frobnicate", "--now"], mentions: "unknown command 'frobnicate' (commands: curves, compare")
         try assertUsageError(["curves", "--model", tmp + "/nope.json"] + csv, mentions: "does not exist", code: 66)
         let bad = tmp + "/bad.json"
         try Data("{\"format\":\"gradlab.model/1\",\"cell\":\"gru\"".utf8).write(to: URL(fileURLWithPath: bad))
@@ -147,7 +148,7 @@ final class CLITests: XCTestCase {
         try (before + "\n```gradlab\nfrobnicate --now\n```\n").write(toFile: lesson, atomically: true, encoding: .utf8)
         let bad = try Self.run(["notebook", "run", lesson])
         XCTAssertEqual(bad.status, 65)
-        XCTAssertTrue(bad.stderr.contains("notebooks-md/l.md:"), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("notebooks-md/l.md:19: unknown command 'frobnicate'"), bad.stderr)
         XCTAssertTrue(try String(contentsOfFile: lesson, encoding: .utf8).hasSuffix("frobnicate --now\n```\n"))
     }
 }
