@@ -82,8 +82,8 @@ public enum RenderBench {
         public var bytes: Int
     }
 
-    /// The benchmark figure: five log-scale curves of 1,000 points each with dashed companions off
-    /// (as a `curves` chart of five cells would draw them), legend, title and axis labels.
+    /// The benchmark figure: five curves of 1,000 points each on a log axis, with legend, title and axis
+    /// labels (the load of a `curves` chart of five cells).
     public static func figure() -> Figure {
         let fig = Figure(width: 1200, height: 800)
         fig.title = "Benchmark: 5 series × 1,000 points"

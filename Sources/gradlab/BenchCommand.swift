@@ -29,7 +29,10 @@ struct BenchCommand: ParsableCommand {
             print(try Bench.run(c, repetitions: repetitions).json)
             return
         }
-        if let json { try OutputFile.checkWritable(json) }
+        if let json {
+            guard suite == .all || suite == .curves else { throw GradLabError.usage("--json writes the curve results: use it with --suite all or curves") }
+            try OutputFile.checkWritable(json)
+        }
         if suite == .all || suite == .curves { try runCurves() }
         if suite == .all || suite == .render {
             var table = TextTable(["render", "best (ms)", "median (ms)", "bytes"])
