@@ -1,0 +1,67 @@
+import Foundation
+import Dynamics
+import Linear
+
+/// Timing of one BPTT pass (forward + backward), the figure the issue asks for.
+public enum TrainBench {
+    public struct Result: Sendable {
+        public var cell: CellKind
+        public var hidden: Int
+        public var steps: Int
+        public var batch: Int
+        public var forwardBest: Double
+        public var backwardBest: Double
+        public var totalBest: Double
+        public var totalMedian: Double
+        /// Best CPU time of this thread for one pass: the fairer figure when other processes share the cores.
+        public var cpuBest: Double
+        public var repetitions: Int
+    }
+
+    /// Times `repetitions` passes on an adding-problem batch (input size 2, loss at step T).
+    public static func run(cell: CellKind, hidden: Int, steps: Int, batch: Int, repetitions: Int, seed: UInt64 = 0) throws -> Result {
+        try Check.positive(hidden, "--hidden")
+        try Check.positive(batch, "--batch")
+        try Check.positive(repetitions, "--repetitions")
+        guard steps >= 2 else { throw GradLabError.usage("--steps must be at least 2 for the adding problem (got \(steps))") }
+        retainFreedMemory()
+        // Single-threaded BLAS, as in training (see TrainExperiment.run).
+        let savedThreads = BLAS.threads
+        BLAS.threads = 1
+        defer { BLAS.threads = savedThreads }
+        let task = AddingProblem(steps: steps)
+        let net = RNN.initialized(kind: cell, input: task.inputSize, hidden: hidden, output: 1, seed: seed)
+        var rng = SeededRNG(seed: seed)
+        let b = task.batch(size: batch, rng: &rng)
+        var fw: [Double] = [], bw: [Double] = [], total: [Double] = [], cpu: [Double] = []
+        func threadCPU() -> Double {
+            var ts = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+            return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        }
+        _ = BPTT.gradient(net, b)   // warm-up (page faults, BLAS buffers)
+        for _ in 0..<repetitions {
+            let c0 = threadCPU()
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let fp = ForwardPass(net: net, batch: b)
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            let g = BPTT.backward(fp)
+            let t2 = DispatchTime.now().uptimeNanoseconds
+            cpu.append(threadCPU() - c0)
+            precondition(g.loss.isFinite)
+            fw.append(Double(t1 - t0) / 1e9)
+            bw.append(Double(t2 - t1) / 1e9)
+            total.append(Double(t2 - t0) / 1e9)
+        }
+        let sorted = total.sorted()
+        return Result(cell: cell, hidden: hidden, steps: steps, batch: batch, forwardBest: fw.min()!, backwardBest: bw.min()!,
+                      totalBest: sorted[0], totalMedian: sorted[sorted.count / 2], cpuBest: cpu.min()!, repetitions: repetitions)
+    }
+
+    public static func report(_ r: Result) -> String {
+        "BPTT pass, \(r.cell.rawValue) n=\(r.hidden) T=\(r.steps) batch \(r.batch) (\(r.repetitions) repetitions, 1 BLAS thread):\n"
+            + "  forward \(ms(r.forwardBest)) + backward \(ms(r.backwardBest)); total best \(ms(r.totalBest)), median \(ms(r.totalMedian)); CPU time best \(ms(r.cpuBest))"
+    }
+
+    static func ms(_ s: Double) -> String { Format.fixed(s * 1000, 1) + " ms" }
+}
