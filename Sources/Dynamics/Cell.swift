@@ -48,7 +48,7 @@ public struct StepBound: Sendable, Equatable {
 /// The state vector `s` is `h` for every cell but the LSTM, whose state is `[h; c]` (2n). Each step records
 /// a pre-activation vector (size `preactivationSize`) so that Jacobians can be recomputed later from the
 /// trajectory instead of being stored (T dense n×n matrices would not fit for long horizons).
-public protocol RecurrentCell: Sendable {
+public protocol RecurrentCell: Sendable, StructuredJacobian {
     var kind: CellKind { get }
     var parameters: CellParameters { get }
     var stateSize: Int { get }

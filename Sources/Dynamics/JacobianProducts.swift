@@ -9,17 +9,30 @@ public struct ProductCurves: Sendable {
     /// The main curve: ∂h_t/∂h_k (for the LSTM and the skip cell the h→h block of the full-state product).
     public var log10Spectral: [Double]
     public var log10Frobenius: [Double]
-    /// LSTM only: the full (h, c) state product, and its c→c block (the constant error carousel).
+    /// LSTM only: the full (h, c) state product, and its c→c block ∂c_t/∂c_k — every path into c, including
+    /// the ones that leave through h and come back through the gates.
     public var log10SpectralState: [Double]?
     public var log10FrobeniusState: [Double]?
     public var log10SpectralCell: [Double]?
     public var log10FrobeniusCell: [Double]?
+    /// LSTM only: the constant error carousel proper, the direct path ∏_j diag(f_j) (a diagonal matrix: its
+    /// spectral norm is the largest per-unit product of forget gates, never above 1).
+    public var log10SpectralCarousel: [Double]?
+    public var log10FrobeniusCarousel: [Double]?
     /// Σ log10 of the per-step worst-case bound (for vanilla cells lag · log10(β_W β_h)).
     public var log10Bound: [Double]
     /// Σ log10 of the per-step trajectory bound (∏_j ‖W_hh‖₂ max_i |f′(a_{j,i})| for vanilla cells).
     public var log10TrajectoryBound: [Double]
-    /// How many spectral norms fell back from power iteration to SVD (performance diagnostics).
+    /// How many spectral norms came from LAPACK's SVD rather than a certified power iteration.
     public var svdFallbacks: Int
+    /// How many spectral norms were certified by the power-iteration bracket (see `SpectralNormEstimator`).
+    public var certifiedNorms: Int
+    /// Power and block iterations spent on the certified norms (benchmarks).
+    public var normIterations: Int
+    public var normBlockSteps: Int
+    /// Wall-clock split of the sweep (benchmarks): forming the products, and taking their norms.
+    public var productSeconds: Double
+    public var normSeconds: Double
 
     /// The curve for the chosen norm.
     public func log10Norm(_ kind: NormKind) -> [Double] { kind == .spectral ? log10Spectral : log10Frobenius }
@@ -29,30 +42,72 @@ public enum NormKind: String, CaseIterable, Sendable {
     case spectral, frobenius
 }
 
+/// Exact renormalisation of a running product: P ← P·2^−e with e the binary exponent of ‖P‖_F. Scaling by a
+/// power of two adds no rounding, and the log-scale is the integer Σe, so log10‖∏‖ = Σe·log10 2 + log10‖P̂‖
+/// stays exact for lags of 10,000+ steps (‖∏‖ = 10^±2000 is far outside Double's range).
+struct LogScale {
+    private(set) var exponent = 0
+    var log10Value: Double { Double(exponent) * 0.30102999566398119521 }
+
+    /// False when P is zero or not finite (the product has vanished exactly, or overflowed).
+    mutating func renormalise(_ p: inout Matrix) -> Bool {
+        let f = p.frobeniusNorm
+        guard f > 0, f.isFinite else { return false }
+        let e = f.exponent
+        Self.scale(&p, byPowerOfTwo: -e)
+        exponent += e
+        return true
+    }
+
+    /// P ← P·2^k, exactly, in steps that stay representable (a subnormal norm has e < −1022, whose inverse
+    /// overflows a single Double).
+    static func scale(_ p: inout Matrix, byPowerOfTwo k: Int) {
+        var rest = k
+        while rest != 0 {
+            let s = max(-1000, min(1000, rest))
+            p.scale(by: Double(sign: .plus, exponent: s, significand: 1))
+            rest -= s
+        }
+    }
+}
+
 public enum JacobianProducts {
     /// One backward sweep P ← P·J_j for j = t, t−1, …, 1; P = J_t ⋯ J_{k+1} = ∂s_t/∂s_k.
     ///
-    /// After each product P is divided by its Frobenius norm and log10 of that norm is added to a running
-    /// scale, so P's entries stay O(1) and lags of 10,000+ steps neither underflow nor overflow:
-    /// log10‖∂s_t/∂s_k‖ = scale + log10‖P̂‖. Exact zeros (e.g. every ReLU unit off) give −∞ from then on.
-    /// Memory: a few m×m work matrices (m = state size), never T of them.
+    /// Each product uses the cell's structure (`StructuredJacobian`): vanilla and leaky cells scale P's
+    /// columns and multiply by W_hh, the LSTM multiplies only by the dense half of its Jacobian, the skip cell
+    /// moves blocks and tracks only the h_t rows of its windowed state. After each product P is rescaled
+    /// exactly by a power of two (`LogScale`), so P's entries stay O(1) and long lags neither underflow nor
+    /// overflow. Exact zeros (e.g. every ReLU unit off) give −∞ from then on.
+    /// Memory: a few work matrices of the state size, never T of them.
     ///
-    /// - Parameter spectral: also compute spectral norms (warm-started power iteration, SVD fallback).
+    /// - Parameter spectral: also compute spectral norms — certified to 1e−12 relative
+    ///   (`SpectralNormEstimator`: warm-started power iteration bracketed by a Frobenius-based upper bound,
+    ///   LAPACK's SVD when the bracket does not close).
     public static func curves(_ trajectory: Trajectory, endStep: Int? = nil, spectral: Bool = true) -> ProductCurves {
         let t = min(endStep ?? trajectory.steps, trajectory.steps)
         let cell = trajectory.cell
         let m = cell.stateSize, n = cell.hiddenSize
-        let isLSTM = cell.kind == .lstm
-        var p = Matrix.identity(m)
-        var tmp = Matrix(rows: m, cols: m)
-        var j = Matrix(rows: m, cols: m)
-        var scale = 0.0
+        let lstm = trajectory.cell as? LSTMCell
+        let isLSTM = lstm != nil
+        // Rows of ∂s_t/∂s_k that are reported: all of them for the LSTM (full-state norm), h_t's otherwise.
+        let rows = isLSTM ? m : n
+        var p = Matrix(rows: rows, cols: m)
+        for i in 0..<rows { p.data[i * m + i] = 1 }
+        var tmp = Matrix(rows: rows, cols: m)
+        var work = JacobianWork()
+        var scale = LogScale()
         var est = SpectralNormEstimator(warmStartLeft: true)
         var estH = SpectralNormEstimator(warmStartLeft: true)
         var estC = SpectralNormEstimator(warmStartLeft: true)
+        let hBlock = MatrixBlock(rows: 0..<n, cols: 0..<n), cBlock = MatrixBlock(rows: n..<m, cols: n..<m)
+        var productTime: UInt64 = 0, normTime: UInt64 = 0
 
-        var spec = [0.0], frob = [log10(Double(n)) / 2]
-        var specS = [0.0], frobS = [log10(Double(m)) / 2], specC = [0.0], frobC = [log10(Double(n)) / 2]
+        let identityFrobenius = log10(Double(n)) / 2
+        var spec = [0.0], frob = [identityFrobenius]
+        var specS = [0.0], frobS = [log10(Double(m)) / 2], specC = [0.0], frobC = [identityFrobenius]
+        var specF = [0.0], frobF = [identityFrobenius]
+        var logForget = [Double](repeating: 0, count: isLSTM ? n : 0)
         var bound = [0.0], tbound = [0.0]
         spec.reserveCapacity(t + 1); frob.reserveCapacity(t + 1); bound.reserveCapacity(t + 1); tbound.reserveCapacity(t + 1)
         var zero = false
@@ -60,75 +115,97 @@ public enum JacobianProducts {
             spec.append(-.infinity); frob.append(-.infinity)
             if isLSTM { specS.append(-.infinity); frobS.append(-.infinity); specC.append(-.infinity); frobC.append(-.infinity) }
         }
+        func log10Norm(_ e: inout SpectralNormEstimator, _ b: MatrixBlock, _ f2: Double) -> Double {
+            spectral ? scale.log10Value + log10(e.norm(p, block: b, frobeniusSquared: f2)) : .nan
+        }
         for step in stride(from: t, through: 1, by: -1) {
             let b = trajectory.stepBound(at: step)
             bound.append(bound.last! + log10(b.worstCase))
             tbound.append(tbound.last! + log10(b.trajectory))
+            if let lstm {
+                let f = lstm.forgetGates(preactivation: trajectory.preactivations[step - 1])
+                for i in 0..<n { logForget[i] += log10(f[i]) }
+                let top = logForget.max() ?? -.infinity
+                specF.append(top)
+                frobF.append(top.isFinite ? top + log10(logForget.reduce(0) { $0 + pow(10, 2 * ($1 - top)) }) / 2 : top)
+            }
             if zero {
                 appendZero()
                 continue
             }
-            trajectory.jacobian(at: step, into: &j)
-            BLAS.gemm(p, j, into: &tmp)
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            trajectory.rightMultiply(p, byJacobianAt: step, into: &tmp, work: &work)
             swap(&p, &tmp)
-            let f = p.frobeniusNorm
-            guard f > 0, f.isFinite else {
+            let ok = scale.renormalise(&p)
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            productTime += t1 - t0
+            guard ok else {
                 zero = true
                 appendZero()
                 continue
             }
-            p.scale(by: 1 / f)
-            scale += log10(f)
-            if isLSTM {
-                let hh = p.block(rows: 0..<n, cols: 0..<n), cc = p.block(rows: n..<m, cols: n..<m)
-                frobS.append(scale)
-                specS.append(spectral ? scale + log10(est.norm(p)) : .nan)
-                frob.append(scale + log10(hh.frobeniusNorm))
-                spec.append(spectral ? scale + log10(estH.norm(hh)) : .nan)
-                frobC.append(scale + log10(cc.frobeniusNorm))
-                specC.append(spectral ? scale + log10(estC.norm(cc)) : .nan)
-            } else if m != n {
-                // A windowed state (skip cell): ∂h_t/∂h_k is the top-left block.
-                let hh = p.block(rows: 0..<n, cols: 0..<n)
-                frob.append(scale + log10(hh.frobeniusNorm))
-                spec.append(spectral ? scale + log10(estH.norm(hh)) : .nan)
-            } else {
-                frob.append(scale)
-                spec.append(spectral ? scale + log10(est.norm(p)) : .nan)
+            let s = scale.log10Value
+            // ‖·‖_F² of each reported block (P is rescaled to ‖P‖_F ∈ [1, 2), so these neither under- nor
+            // overflow unless a block is negligible against the rest, which `frobeniusNorm(block:)` handles).
+            func frobenius(_ b: MatrixBlock) -> (log10: Double, squared: Double) {
+                let f2 = p.frobeniusSquared(block: b)
+                if f2 > 0x1p-600 { return (s + log10(f2) / 2, f2) }
+                return (s + log10(p.frobeniusNorm(block: b)), f2)
             }
+            if isLSTM {
+                let fs = frobenius(.whole(p)), fh = frobenius(hBlock), fc = frobenius(cBlock)
+                frobS.append(fs.log10)
+                specS.append(log10Norm(&est, .whole(p), fs.squared))
+                frob.append(fh.log10)
+                spec.append(log10Norm(&estH, hBlock, fh.squared))
+                frobC.append(fc.log10)
+                specC.append(log10Norm(&estC, cBlock, fc.squared))
+            } else {
+                // Plain cells: P is ∂h_t/∂h_k itself. Skip cell: its first n columns (the h_k entries of the window).
+                let fh = frobenius(hBlock)
+                frob.append(fh.log10)
+                spec.append(log10Norm(&estH, hBlock, fh.squared))
+            }
+            normTime += DispatchTime.now().uptimeNanoseconds - t1
         }
         return ProductCurves(endStep: t, lags: Array(0...t), log10Spectral: spec, log10Frobenius: frob,
                              log10SpectralState: isLSTM ? specS : nil, log10FrobeniusState: isLSTM ? frobS : nil,
                              log10SpectralCell: isLSTM ? specC : nil, log10FrobeniusCell: isLSTM ? frobC : nil,
+                             log10SpectralCarousel: isLSTM ? specF : nil, log10FrobeniusCarousel: isLSTM ? frobF : nil,
                              log10Bound: bound, log10TrajectoryBound: tbound,
-                             svdFallbacks: est.fallbacks + estH.fallbacks + estC.fallbacks)
+                             svdFallbacks: est.fallbacks + estH.fallbacks + estC.fallbacks,
+                             certifiedNorms: est.certified + estH.certified + estC.certified,
+                             normIterations: est.iterations + estH.iterations + estC.iterations,
+                             normBlockSteps: est.blockSteps + estH.blockSteps + estC.blockSteps,
+                             productSeconds: Double(productTime) / 1e9, normSeconds: Double(normTime) / 1e9)
     }
 
     /// log10‖∂h_t/∂h_k‖ for every 0 ≤ k ≤ t ≤ T: entry [t][k] (NaN above the diagonal, k > t).
-    /// One forward sweep per k (P ← J_t·P), so O(T²) products: meant for heatmaps of modest T.
+    /// One forward sweep per k (P ← J_t·P, with the same structured kernels as `curves`), tracking only the
+    /// h_k columns of the state, so O(T²) products of stateSize × n: meant for heatmaps of modest T.
+    /// Spectral norms are certified like those of `curves`.
     public static func allPairs(_ trajectory: Trajectory, norm: NormKind = .spectral) -> [[Double]] {
         let steps = trajectory.steps
         let cell = trajectory.cell
         let m = cell.stateSize, n = cell.hiddenSize
+        let hBlock = MatrixBlock(rows: 0..<n, cols: 0..<n)
         var out = [[Double]](repeating: [Double](repeating: .nan, count: steps + 1), count: steps + 1)
-        var j = Matrix(rows: m, cols: m), tmp = Matrix(rows: m, cols: m)
+        var tmp = Matrix(rows: m, cols: n)
+        var work = JacobianWork()
         for k in 0...steps {
-            var p = Matrix.identity(m)
-            var scale = 0.0
-            var est = SpectralNormEstimator()
+            var p = Matrix(rows: m, cols: n)
+            for i in 0..<n { p.data[i * n + i] = 1 }
+            var scale = LogScale()
+            var est = SpectralNormEstimator(warmStartLeft: false)
             out[k][k] = norm == .spectral ? 0 : log10(Double(n)) / 2
             var zero = false
             for t in stride(from: k + 1, through: steps, by: 1) {
                 if zero { out[t][k] = -.infinity; continue }
-                trajectory.jacobian(at: t, into: &j)
-                BLAS.gemm(j, p, into: &tmp)
+                trajectory.leftMultiply(p, byJacobianAt: t, into: &tmp, work: &work)
                 swap(&p, &tmp)
-                let f = p.frobeniusNorm
-                guard f > 0, f.isFinite else { zero = true; out[t][k] = -.infinity; continue }
-                p.scale(by: 1 / f)
-                scale += log10(f)
-                let block = m == n ? p : p.block(rows: 0..<n, cols: 0..<n)
-                out[t][k] = scale + log10(norm == .spectral ? est.norm(block) : block.frobeniusNorm)
+                guard scale.renormalise(&p) else { zero = true; out[t][k] = -.infinity; continue }
+                let v = norm == .spectral ? est.norm(p, block: hBlock) : p.frobeniusNorm(block: hBlock)
+                out[t][k] = scale.log10Value + log10(v)
             }
         }
         return out

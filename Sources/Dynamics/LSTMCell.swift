@@ -117,3 +117,85 @@ public struct LSTMCell: RecurrentCell {
         return ((s + max(0, s * s - 4 * det * det).squareRoot()) / 2).squareRoot()
     }
 }
+
+// MARK: - Structured products (the c-columns of J are diagonal)
+
+extension LSTMCell: StructuredJacobian {
+    /// The dense left column [A; C] (2n × n) of J, and the diagonals of its right column: B = diag(b), D = diag(f).
+    private func leftColumn(previous: [Double], preactivation a: [Double], next: [Double], into m: inout Matrix) -> (b: [Double], f: [Double]) {
+        let n = parameters.hiddenSize
+        let q = gates(a, next: next)
+        JacobianWork.ensure(&m, 2 * n, n)
+        var b = [Double](repeating: 0, count: n)
+        m.data.withUnsafeMutableBufferPointer { pm in
+            w[0].data.withUnsafeBufferPointer { wi in
+            w[1].data.withUnsafeBufferPointer { wf in
+            w[2].data.withUnsafeBufferPointer { wg in
+            w[3].data.withUnsafeBufferPointer { wo in
+                for r in 0..<n {
+                    let sf = previous[n + r] * q.df[r], si = q.g[r] * q.di[r], sg = q.i[r] * q.dg[r]
+                    let so = q.tc[r] * q.do_[r], sc = q.o[r] * q.dtc[r]
+                    let ca = (n + r) * n, aa = r * n, row = r * n
+                    for c in 0..<n {
+                        let cv = sf * wf[row + c] + si * wi[row + c] + sg * wg[row + c]
+                        pm[ca + c] = cv                               // C
+                        pm[aa + c] = so * wo[row + c] + sc * cv       // A
+                    }
+                    b[r] = sc * q.f[r]
+                }
+            }
+            }
+            }
+            }
+        }
+        return (b, q.f)
+    }
+
+    /// P·J = [P·[A; C],  P_h·diag(b) + P_c·diag(f)]: one (r × 2n)·(2n × n) product (half the dense flops)
+    /// plus O(r·n) work for the diagonal right column.
+    public func rightMultiply(_ p: Matrix, previous: [Double], preactivation a: [Double], next: [Double],
+                              into out: inout Matrix, work: inout JacobianWork) {
+        let n = parameters.hiddenSize, m = 2 * n, r = p.rows
+        let (b, f) = leftColumn(previous: previous, preactivation: a, next: next, into: &work.a)
+        JacobianWork.ensure(&out, r, m)
+        BLAS.gemm(p, .whole(p), work.a, .whole(work.a), into: &out, MatrixBlock(rows: 0..<r, cols: 0..<n))
+        p.data.withUnsafeBufferPointer { pp in
+            out.data.withUnsafeMutableBufferPointer { po in
+                b.withUnsafeBufferPointer { pb in
+                    f.withUnsafeBufferPointer { pf in
+                        for i in 0..<r {
+                            let base = i * m
+                            for k in 0..<n { po[base + n + k] = pp[base + k] * pb[k] + pp[base + n + k] * pf[k] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// J·P = [A; C]·P_h + [diag(b)·P_c; diag(f)·P_c]: one (2n × n)·(n × c) product plus O(n·c).
+    public func leftMultiply(_ p: Matrix, previous: [Double], preactivation a: [Double], next: [Double],
+                             into out: inout Matrix, work: inout JacobianWork) {
+        let n = parameters.hiddenSize, c = p.cols
+        let (b, f) = leftColumn(previous: previous, preactivation: a, next: next, into: &work.a)
+        JacobianWork.ensure(&out, 2 * n, c)
+        BLAS.gemm(work.a, .whole(work.a), p, MatrixBlock(rows: 0..<n, cols: 0..<c), into: &out, .whole(out))
+        p.data.withUnsafeBufferPointer { pp in
+            out.data.withUnsafeMutableBufferPointer { po in
+                for k in 0..<n {
+                    let src = (n + k) * c
+                    for j in 0..<c {
+                        po[k * c + j] += b[k] * pp[src + j]
+                        po[src + j] += f[k] * pp[src + j]
+                    }
+                }
+            }
+        }
+    }
+
+    /// The forget gates f_j of one step: the constant error carousel proper is ∏_j diag(f_j).
+    public func forgetGates(preactivation a: [Double]) -> [Double] {
+        let n = parameters.hiddenSize
+        return (0..<n).map { Activation.sigmoid(a[n + $0]) }
+    }
+}

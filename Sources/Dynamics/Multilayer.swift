@@ -168,10 +168,11 @@ public enum MultilayerProducts {
         let rows = sizes[top]
         var spec = [[Double]](repeating: [], count: depth), frob = [[Double]](repeating: [], count: depth)
         var g: [Matrix] = (0..<depth).map { Matrix(rows: rows, cols: sizes[$0]) }
-        var a = (0..<depth).map { Matrix(rows: sizes[$0], cols: sizes[$0]) }
+        var work = (0..<depth).map { _ in JacobianWork() }
         var tmp = (0..<depth).map { Matrix(rows: rows, cols: sizes[$0]) }
         var est = (0..<depth).map { _ in SpectralNormEstimator(warmStartLeft: true) }
-        var scale = 0.0
+        var exponent = 0   // Σ of the power-of-two rescalings (exact; see `LogScale`)
+        var scale: Double { Double(exponent) * 0.30102999566398119521 }
         var zero = false
 
         /// G^{l+1}_k · B^{l+1}_k restricted to layer l's h columns, added into G^l (which has sizes[l] columns).
@@ -190,8 +191,7 @@ public enum MultilayerProducts {
                         if l == top { g[l] = Matrix(rows: rows, cols: sizes[l]); for i in 0..<rows { g[l][i, i] = 1 } }
                         else { g[l] = Matrix(rows: rows, cols: sizes[l]) }
                     } else {
-                        run.layers[l].jacobian(at: k + 1, into: &a[l])
-                        BLAS.gemm(g[l], a[l], into: &tmp[l])
+                        run.layers[l].rightMultiply(g[l], byJacobianAt: k + 1, into: &tmp[l], work: &work[l])
                         swap(&g[l], &tmp[l])
                     }
                     if l < top && k >= 1 {
@@ -203,19 +203,21 @@ public enum MultilayerProducts {
                 // k = 0 is the initial state: there is no step 0, so no path up through the layers at k = 0.
                 let f = g.map(\.frobeniusNorm).max() ?? 0
                 if f > 0 && f.isFinite {
-                    for l in 0..<depth { g[l].scale(by: 1 / f) }
-                    scale += log10(f)
+                    // Exact power-of-two rescaling of every layer's block by the same factor (see `LogScale`).
+                    let e = f.exponent
+                    for l in 0..<depth { LogScale.scale(&g[l], byPowerOfTwo: -e) }
+                    exponent += e
                 } else {
                     zero = true
                 }
             }
             for l in 0..<depth {
                 if zero { spec[l].append(-.infinity); frob[l].append(-.infinity); continue }
-                let blk = g[l].block(rows: 0..<hidden[top], cols: 0..<hidden[l])
-                let fn = blk.frobeniusNorm
+                let blk = MatrixBlock(rows: 0..<hidden[top], cols: 0..<hidden[l])
+                let fn = g[l].frobeniusNorm(block: blk)
                 if fn == 0 { spec[l].append(-.infinity); frob[l].append(-.infinity); continue }
                 frob[l].append(scale + log10(fn))
-                spec[l].append(spectral ? scale + log10(est[l].norm(blk)) : .nan)
+                spec[l].append(spectral ? scale + log10(est[l].norm(g[l], block: blk)) : .nan)
             }
         }
         return DepthTimeGrid(endStep: t, lags: Array(0...t), log10Spectral: spec, log10Frobenius: frob)

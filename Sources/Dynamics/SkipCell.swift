@@ -71,3 +71,41 @@ public struct SkipCell: RecurrentCell {
         return m.spectralNorm
     }
 }
+
+// MARK: - Structured products (block companion: move blocks, two n×n products)
+
+extension SkipCell: StructuredJacobian {
+    /// P·J for P = [P_1 … P_D] (column blocks of width n): [(P_1 D_f)·W_hh + P_2, P_3, …, P_D, (P_1 D_f)·W_skip],
+    /// with D_f = diag(tanh′(a)). Two r×n×n products instead of one dense r×Dn×Dn product.
+    public func rightMultiply(_ p: Matrix, previous: [Double], preactivation a: [Double], next: [Double],
+                              into out: inout Matrix, work: inout JacobianWork) {
+        let n = parameters.hiddenSize, m = stateSize, r = p.rows, d = skip
+        let df = a.map(activation.derivative)
+        JacobianWork.ensure(&work.a, r, n)
+        for i in 0..<r { for k in 0..<n { work.a.data[i * n + k] = p.data[i * m + k] * df[k] } }
+        JacobianWork.ensure(&out, r, m)
+        // Blocks 1 … D−1 of the output start as P_2 … P_D shifted left; block D starts at 0.
+        for i in 0..<r {
+            for k in 0..<((d - 1) * n) { out.data[i * m + k] = p.data[i * m + n + k] }
+            for k in ((d - 1) * n)..<m { out.data[i * m + k] = 0 }
+        }
+        // Block 1 (columns of h_{k}): + (P_1 D_f)·W_hh.  Block D: (P_1 D_f)·W_skip.
+        BLAS.gemm(work.a, .whole(work.a), parameters.weightHH, .whole(parameters.weightHH), into: &out,
+                  MatrixBlock(rows: 0..<r, cols: 0..<n), beta: 1)
+        BLAS.gemm(work.a, .whole(work.a), skipWeight, .whole(skipWeight), into: &out,
+                  MatrixBlock(rows: 0..<r, cols: ((d - 1) * n)..<m), beta: 0)
+    }
+
+    /// J·P for P = [P_1; …; P_D] (row blocks of height n): [D_f (W_hh P_1 + W_skip P_D); P_1; …; P_{D−1}].
+    public func leftMultiply(_ p: Matrix, previous: [Double], preactivation a: [Double], next: [Double],
+                             into out: inout Matrix, work: inout JacobianWork) {
+        let n = parameters.hiddenSize, m = stateSize, c = p.cols, d = skip
+        JacobianWork.ensure(&out, m, c)
+        BLAS.gemm(parameters.weightHH, .whole(parameters.weightHH), p, MatrixBlock(rows: 0..<n, cols: 0..<c),
+                  into: &out, MatrixBlock(rows: 0..<n, cols: 0..<c))
+        BLAS.gemm(skipWeight, .whole(skipWeight), p, MatrixBlock(rows: ((d - 1) * n)..<m, cols: 0..<c),
+                  into: &out, MatrixBlock(rows: 0..<n, cols: 0..<c), beta: 1)
+        Scale.rowsOfBlock(&out, rows: n, by: a.map(activation.derivative))
+        for i in 0..<((d - 1) * n * c) { out.data[n * c + i] = p.data[i] }
+    }
+}

@@ -40,23 +40,17 @@ public enum SingularSpectra {
         guard let maxLag = wanted.max() else { return [] }
         let dim = block == .hidden ? n : m
         var p = Matrix.identity(m)
-        var tmp = Matrix(rows: m, cols: m), j = Matrix(rows: m, cols: m)
-        var scale = 0.0
+        var tmp = Matrix(rows: m, cols: m)
+        var work = JacobianWork()
+        var scale = LogScale()
         var zero = false
         var out: [SingularSpectrum] = []
         let eps = log10(Double(dim) * Double.ulpOfOne)
         for lag in 0...maxLag {
             if lag > 0 && !zero {
-                trajectory.jacobian(at: t - lag + 1, into: &j)
-                BLAS.gemm(p, j, into: &tmp)
+                trajectory.rightMultiply(p, byJacobianAt: t - lag + 1, into: &tmp, work: &work)
                 swap(&p, &tmp)
-                let f = p.frobeniusNorm
-                if f > 0 && f.isFinite {
-                    p.scale(by: 1 / f)
-                    scale += log10(f)
-                } else {
-                    zero = true
-                }
+                if !scale.renormalise(&p) { zero = true }
             }
             guard wanted.contains(lag) else { continue }
             if zero {
@@ -65,7 +59,7 @@ public enum SingularSpectra {
             }
             let a = block == .hidden && m != n ? p.block(rows: 0..<n, cols: 0..<n) : p
             let s = try SVD.singularValues(a)
-            let logs = s.map { $0 > 0 ? scale + log10($0) : -.infinity }
+            let logs = s.map { $0 > 0 ? scale.log10Value + log10($0) : -.infinity }
             out.append(SingularSpectrum(lag: lag, log10Values: logs, log10Floor: (logs.first ?? -.infinity) + eps))
         }
         return out

@@ -41,6 +41,45 @@ public enum SVD {
     }
 }
 
+public extension SVD {
+    /// The top singular triple (σ₁, u₁, v₁) of a block of `a`, via LAPACKE_dgesvdx (only the first triple is
+    /// computed after the bidiagonal reduction).
+    static func top(_ a: Matrix, block b: MatrixBlock) throws -> (sigma: Double, u: [Double], v: [Double]) {
+        let m = b.rows.count, n = b.cols.count
+        guard m > 0 && n > 0 else { return (0, [], []) }
+        var work = a.copy(block: b)
+        guard work.allFinite else { throw LinearError.notFinite("matrix") }
+        var ns: Int32 = 0
+        var s = [Double](repeating: 0, count: min(m, n))
+        var u = [Double](repeating: 0, count: m), vt = [Double](repeating: 0, count: n)
+        var superb = [Int32](repeating: 0, count: 12 * min(m, n))
+        let v = Int8(UInt8(ascii: "V"))
+        let info = LAPACKE_dgesvdx(LAPACK_ROW_MAJOR, v, v, Int8(UInt8(ascii: "I")), Int32(m), Int32(n), &work.data,
+                                   Int32(n), 0, 0, 1, 1, &ns, &s, &u, 1, &vt, Int32(n), &superb)
+        guard info == 0, ns >= 1 else { throw LinearError.lapack(routine: "dgesvdx", info: Int(info)) }
+        return (s[0], u, vt)
+    }
+}
+
+/// Symmetric eigendecomposition via LAPACKE_dsyev.
+public enum SymmetricEigen {
+    /// Eigenvalues in descending order, with the eigenvectors as the columns of `vectors`.
+    public static func decompose(_ a: Matrix) throws -> (values: [Double], vectors: Matrix) {
+        precondition(a.isSquare, "a symmetric eigendecomposition needs a square matrix")
+        let n = a.rows
+        guard n > 0 else { return ([], a) }
+        guard a.allFinite else { throw LinearError.notFinite("matrix") }
+        var v = a
+        var w = [Double](repeating: 0, count: n)
+        let info = LAPACKE_dsyev(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "V")), Int8(UInt8(ascii: "U")), Int32(n), &v.data, Int32(n), &w)
+        guard info == 0 else { throw LinearError.lapack(routine: "dsyev", info: Int(info)) }
+        // Ascending → descending.
+        var out = Matrix(rows: n, cols: n)
+        for j in 0..<n { for i in 0..<n { out.data[i * n + j] = v.data[i * n + (n - 1 - j)] } }
+        return (w.reversed(), out)
+    }
+}
+
 /// QR decomposition via LAPACKE_dgeqrf + LAPACKE_dorgqr.
 public enum QR {
     /// A = Q·R with Q (m×k) orthonormal columns and R (k×n) upper triangular, k = min(m, n).

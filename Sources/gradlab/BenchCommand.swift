@@ -47,7 +47,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func runCurves() throws {
-        var table = TextTable(["case", "best (s)", "median (s)", "peak RSS (MB)", "SVD fallbacks"])
+        var table = TextTable(["case", "best (s)", "median (s)", "products (s)", "norms (s)", "peak RSS (MB)", "certified", "SVD fallbacks"])
         var lines: [String] = []
         for c in Bench.defaultCases {
             // A child process per case: its peak memory is then the case's own.
@@ -66,7 +66,8 @@ struct BenchCommand: ParsableCommand {
                 throw GradLabError.failed("benchmark case \(c.text) failed (exit \(p.terminationStatus))")
             }
             lines.append(r.json)
-            table.add([c.text, Format.fixed(r.bestSeconds, 3), Format.fixed(r.medianSeconds, 3), Format.fixed(r.peakMB, 1), "\(r.svdFallbacks)"])
+            table.add([c.text, Format.fixed(r.bestSeconds, 3), Format.fixed(r.medianSeconds, 3), Format.fixed(r.productSeconds, 3),
+                       Format.fixed(r.normSeconds, 3), Format.fixed(r.peakMB, 1), "\(r.certified)", "\(r.svdFallbacks)"])
             print("  \(c.text): \(Format.fixed(r.bestSeconds, 3)) s, \(Format.fixed(r.peakMB, 1)) MB")
         }
         print(table.render())

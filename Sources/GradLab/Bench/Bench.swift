@@ -32,14 +32,26 @@ public enum Bench {
         public var medianSeconds: Double
         public var peakMB: Double
         public var svdFallbacks: Int
+        /// Spectral norms certified by the power-iteration bracket (the rest came from the SVD).
+        public var certified: Int = 0
+        public var iterations: Int = 0
+        public var blockSteps: Int = 0
+        /// Time of the best run spent forming products, and taking norms (the rest is the forward pass).
+        public var productSeconds: Double = 0
+        public var normSeconds: Double = 0
         public var json: String {
-            "{\"case\":\"\(benchCase.text)\",\"best_s\":\(bestSeconds),\"median_s\":\(medianSeconds),\"peak_mb\":\(peakMB),\"svd_fallbacks\":\(svdFallbacks)}"
+            "{\"case\":\"\(benchCase.text)\",\"best_s\":\(bestSeconds),\"median_s\":\(medianSeconds),\"peak_mb\":\(peakMB),\"svd_fallbacks\":\(svdFallbacks),\"certified\":\(certified),\"iterations\":\(iterations),\"block_iterations\":\(blockSteps),\"products_s\":\(productSeconds),\"norms_s\":\(normSeconds)}"
         }
         public init?(json line: String) {
             guard let d = line.data(using: .utf8), let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any],
                   let c = (o["case"] as? String).flatMap(Case.init), let b = o["best_s"] as? Double, let m = o["median_s"] as? Double,
                   let p = o["peak_mb"] as? Double, let f = o["svd_fallbacks"] as? Int else { return nil }
             self.init(benchCase: c, bestSeconds: b, medianSeconds: m, peakMB: p, svdFallbacks: f)
+            certified = o["certified"] as? Int ?? 0
+            iterations = o["iterations"] as? Int ?? 0
+            blockSteps = o["block_iterations"] as? Int ?? 0
+            productSeconds = o["products_s"] as? Double ?? 0
+            normSeconds = o["norms_s"] as? Double ?? 0
         }
         init(benchCase: Case, bestSeconds: Double, medianSeconds: Double, peakMB: Double, svdFallbacks: Int) {
             self.benchCase = benchCase; self.bestSeconds = bestSeconds; self.medianSeconds = medianSeconds
@@ -50,18 +62,23 @@ public enum Bench {
     /// Times `repetitions` runs of the case in this process.
     public static func run(_ c: Case, repetitions: Int) throws -> Result {
         let model = RandomModels.make(RandomModelSpec(kind: c.cell, hidden: c.hidden, input: 8, steps: c.steps, gain: 1, seed: 0))
-        var times: [Double] = []
-        var fallbacks = 0
+        var runs: [(seconds: Double, curves: ProductCurves)] = []
         for _ in 0..<max(1, repetitions) {
             let start = DispatchTime.now().uptimeNanoseconds
             let traj = try Trajectory(model: model)
             let curves = JacobianProducts.curves(traj, spectral: true)
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            fallbacks = curves.svdFallbacks
+            runs.append((Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, curves))
         }
-        times.sort()
-        return Result(benchCase: c, bestSeconds: times[0], medianSeconds: times[times.count / 2], peakMB: peakResidentMB(),
-                      svdFallbacks: fallbacks)
+        runs.sort { $0.seconds < $1.seconds }
+        let best = runs[0].curves
+        var r = Result(benchCase: c, bestSeconds: runs[0].seconds, medianSeconds: runs[runs.count / 2].seconds,
+                       peakMB: peakResidentMB(), svdFallbacks: best.svdFallbacks)
+        r.certified = best.certifiedNorms
+        r.iterations = best.normIterations
+        r.blockSteps = best.normBlockSteps
+        r.productSeconds = best.productSeconds
+        r.normSeconds = best.normSeconds
+        return r
     }
 
     /// Peak resident set size of this process (getrusage: kilobytes on Linux).

@@ -181,9 +181,11 @@ public enum CurvesExperiment {
     }
 
     public static let csvHeader = ["cell", "lag", "log10_spectral", "log10_frobenius", "log10_bound", "log10_trajectory_bound",
-                                   "log10_spectral_state", "log10_frobenius_state", "log10_spectral_cell", "log10_frobenius_cell"]
+                                   "log10_spectral_state", "log10_frobenius_state", "log10_spectral_cell", "log10_frobenius_cell",
+                                   "log10_spectral_carousel", "log10_frobenius_carousel"]
 
-    /// One row per cell and lag; LSTM rows fill the state and cell columns. −∞ (exact zero) is written "-inf".
+    /// One row per cell and lag; LSTM rows fill the state, cell (every path into c: ∂c_t/∂c_k) and carousel
+    /// (the direct path ∏ diag(f_j)) columns. −∞ (exact zero) is written "-inf".
     public static func csv(_ results: [CellCurves]) -> String {
         var lines = [csvHeader.joined(separator: ",")]
         for r in results {
@@ -191,7 +193,8 @@ public enum CurvesExperiment {
             for lag in c.lags {
                 var cols = [r.label, "\(lag)", Format.exact(c.log10Spectral[lag]), Format.exact(c.log10Frobenius[lag]),
                             Format.exact(c.log10Bound[lag]), Format.exact(c.log10TrajectoryBound[lag])]
-                for extra in [c.log10SpectralState, c.log10FrobeniusState, c.log10SpectralCell, c.log10FrobeniusCell] {
+                for extra in [c.log10SpectralState, c.log10FrobeniusState, c.log10SpectralCell, c.log10FrobeniusCell,
+                              c.log10SpectralCarousel, c.log10FrobeniusCarousel] {
                     cols.append(extra.map { Format.exact($0[lag]) } ?? "")
                 }
                 lines.append(cols.joined(separator: ","))
@@ -212,6 +215,9 @@ public enum CurvesExperiment {
                 if let s = c.log10SpectralState, let f = c.log10FrobeniusState, let sc = c.log10SpectralCell, let fc = c.log10FrobeniusCell {
                     row["log10_spectral_state"] = Format.json(s[lag]); row["log10_frobenius_state"] = Format.json(f[lag])
                     row["log10_spectral_cell"] = Format.json(sc[lag]); row["log10_frobenius_cell"] = Format.json(fc[lag])
+                }
+                if let s = c.log10SpectralCarousel, let f = c.log10FrobeniusCarousel {
+                    row["log10_spectral_carousel"] = Format.json(s[lag]); row["log10_frobenius_carousel"] = Format.json(f[lag])
                 }
                 return row
             }

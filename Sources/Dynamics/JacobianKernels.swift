@@ -1,0 +1,185 @@
+import Linear
+
+/// Scratch space reused by the structured Jacobian products of one sweep (no allocation per step).
+public struct JacobianWork {
+    var a = Matrix(rows: 0, cols: 0)
+    var b = Matrix(rows: 0, cols: 0)
+    var j = Matrix(rows: 0, cols: 0)
+    public init() {}
+
+    static func ensure(_ m: inout Matrix, _ rows: Int, _ cols: Int) {
+        if m.rows != rows || m.cols != cols { m = Matrix(rows: rows, cols: cols) }
+    }
+}
+
+/// Products with the per-step state Jacobian J_j, using each cell's structure instead of a dense
+/// stateSize × stateSize product. `rightMultiply` serves backward sweeps (P ← P·J_j, every lag of one
+/// end step), `leftMultiply` forward sweeps (P ← J_j·P, every end step of one start step).
+///
+/// Rows (for P·J) and columns (for J·P) of P are independent, so a sweep may track only the rows or columns
+/// it reports: the skip cell's curves need only the h_t rows of its windowed state, and heatmaps only the
+/// h_k columns of every cell.
+public protocol StructuredJacobian {
+    /// out = P · J_j, for P with `stateSize` columns and any number of rows.
+    func rightMultiply(_ p: Matrix, previous: [Double], preactivation: [Double], next: [Double],
+                       into out: inout Matrix, work: inout JacobianWork)
+    /// out = J_j · P, for P with `stateSize` rows and any number of columns.
+    func leftMultiply(_ p: Matrix, previous: [Double], preactivation: [Double], next: [Double],
+                      into out: inout Matrix, work: inout JacobianWork)
+}
+
+public extension RecurrentCell {
+    /// The dense fallback: form J_j, then one product.
+    func denseRightMultiply(_ p: Matrix, previous: [Double], preactivation: [Double], next: [Double],
+                            into out: inout Matrix, work: inout JacobianWork) {
+        JacobianWork.ensure(&work.j, stateSize, stateSize)
+        stateJacobian(previous: previous, preactivation: preactivation, next: next, into: &work.j)
+        JacobianWork.ensure(&out, p.rows, stateSize)
+        BLAS.gemm(p, work.j, into: &out)
+    }
+
+    func denseLeftMultiply(_ p: Matrix, previous: [Double], preactivation: [Double], next: [Double],
+                           into out: inout Matrix, work: inout JacobianWork) {
+        JacobianWork.ensure(&work.j, stateSize, stateSize)
+        stateJacobian(previous: previous, preactivation: preactivation, next: next, into: &work.j)
+        JacobianWork.ensure(&out, stateSize, p.cols)
+        BLAS.gemm(work.j, p, into: &out)
+    }
+}
+
+extension Trajectory {
+    /// out = P · J_j (1 ≤ j ≤ steps).
+    public func rightMultiply(_ p: Matrix, byJacobianAt j: Int, into out: inout Matrix, work: inout JacobianWork) {
+        cell.rightMultiply(p, previous: states[j - 1], preactivation: preactivations[j - 1], next: states[j], into: &out, work: &work)
+    }
+
+    /// out = J_j · P (1 ≤ j ≤ steps).
+    public func leftMultiply(_ p: Matrix, byJacobianAt j: Int, into out: inout Matrix, work: inout JacobianWork) {
+        cell.leftMultiply(p, previous: states[j - 1], preactivation: preactivations[j - 1], next: states[j], into: &out, work: &work)
+    }
+}
+
+/// Column and row scalings used by the kernels (plain loops over contiguous rows).
+enum Scale {
+    /// out = P · diag(d) (columns of P scaled), shapes equal.
+    static func columns(_ p: Matrix, by d: [Double], into out: inout Matrix) {
+        JacobianWork.ensure(&out, p.rows, p.cols)
+        let c = p.cols
+        p.data.withUnsafeBufferPointer { pp in
+            out.data.withUnsafeMutableBufferPointer { po in
+                d.withUnsafeBufferPointer { pd in
+                    for r in 0..<p.rows {
+                        let base = r * c
+                        for k in 0..<c { po[base + k] = pp[base + k] * pd[k] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// m ← diag(d) · m (rows scaled in place).
+    static func rows(_ m: inout Matrix, by d: [Double]) {
+        let c = m.cols
+        m.data.withUnsafeMutableBufferPointer { pm in
+            for r in 0..<m.rows {
+                let s = d[r], base = r * c
+                for k in 0..<c { pm[base + k] *= s }
+            }
+        }
+    }
+
+    /// The first `rows` rows of m scaled by d.
+    static func rowsOfBlock(_ m: inout Matrix, rows: Int, by d: [Double]) {
+        let c = m.cols
+        m.data.withUnsafeMutableBufferPointer { pm in
+            for r in 0..<rows {
+                let s = d[r], base = r * c
+                for k in 0..<c { pm[base + k] *= s }
+            }
+        }
+    }
+
+    /// out += P · diag(d) (columns of P scaled, added).
+    static func addColumns(_ p: Matrix, by d: [Double], into out: inout Matrix) {
+        let c = p.cols
+        p.data.withUnsafeBufferPointer { pp in
+            out.data.withUnsafeMutableBufferPointer { po in
+                for r in 0..<p.rows {
+                    let base = r * c
+                    for k in 0..<c { po[base + k] += pp[base + k] * d[k] }
+                }
+            }
+        }
+    }
+
+    /// out += diag(d) · P (rows of P scaled, added).
+    static func addRows(_ p: Matrix, by d: [Double], into out: inout Matrix) {
+        let c = p.cols
+        p.data.withUnsafeBufferPointer { pp in
+            out.data.withUnsafeMutableBufferPointer { po in
+                for r in 0..<p.rows {
+                    let s = d[r], base = r * c
+                    for k in 0..<c { po[base + k] += s * pp[base + k] }
+                }
+            }
+        }
+    }
+}
+
+// MARK: - Vanilla and leaky cells: J = diag(α) + diag(s)·W_hh
+
+extension VanillaCell: StructuredJacobian {
+    /// P·J = (P·diag(f′(a)))·W_hh: a column scaling and one product; J is never formed.
+    public func rightMultiply(_ p: Matrix, previous: [Double], preactivation a: [Double], next: [Double],
+                              into out: inout Matrix, work: inout JacobianWork) {
+        Scale.columns(p, by: a.map(activation.derivative), into: &work.a)
+        JacobianWork.ensure(&out, p.rows, stateSize)
+        BLAS.gemm(work.a, parameters.weightHH, into: &out)
+    }
+
+    /// J·P = diag(f′(a))·(W_hh·P).
+    public func leftMultiply(_ p: Matrix, previous: [Double], preactivation a: [Double], next: [Double],
+                             into out: inout Matrix, work: inout JacobianWork) {
+        JacobianWork.ensure(&out, stateSize, p.cols)
+        BLAS.gemm(parameters.weightHH, p, into: &out)
+        Scale.rows(&out, by: a.map(activation.derivative))
+    }
+}
+
+extension LeakyCell: StructuredJacobian {
+    private func rowScale(_ a: [Double]) -> [Double] {
+        (0..<stateSize).map { (1 - alpha[$0]) * Activation.tanh.derivative(a[$0]) }
+    }
+
+    /// P·J = (P·diag((1−α)⊙tanh′(a)))·W_hh + P·diag(α).
+    public func rightMultiply(_ p: Matrix, previous: [Double], preactivation a: [Double], next: [Double],
+                              into out: inout Matrix, work: inout JacobianWork) {
+        Scale.columns(p, by: rowScale(a), into: &work.a)
+        JacobianWork.ensure(&out, p.rows, stateSize)
+        BLAS.gemm(work.a, parameters.weightHH, into: &out)
+        Scale.addColumns(p, by: alpha, into: &out)
+    }
+
+    /// J·P = diag((1−α)⊙tanh′(a))·(W_hh·P) + diag(α)·P.
+    public func leftMultiply(_ p: Matrix, previous: [Double], preactivation a: [Double], next: [Double],
+                             into out: inout Matrix, work: inout JacobianWork) {
+        JacobianWork.ensure(&out, stateSize, p.cols)
+        BLAS.gemm(parameters.weightHH, p, into: &out)
+        Scale.rows(&out, by: rowScale(a))
+        Scale.addRows(p, by: alpha, into: &out)
+    }
+}
+
+// MARK: - GRU: J is built by scaling rows of its three gate blocks (O(n²)), then one product
+
+extension GRUCell: StructuredJacobian {
+    public func rightMultiply(_ p: Matrix, previous: [Double], preactivation: [Double], next: [Double],
+                              into out: inout Matrix, work: inout JacobianWork) {
+        denseRightMultiply(p, previous: previous, preactivation: preactivation, next: next, into: &out, work: &work)
+    }
+
+    public func leftMultiply(_ p: Matrix, previous: [Double], preactivation: [Double], next: [Double],
+                             into out: inout Matrix, work: inout JacobianWork) {
+        denseLeftMultiply(p, previous: previous, preactivation: preactivation, next: next, into: &out, work: &work)
+    }
+}
