@@ -6,7 +6,7 @@ CONFIG  := -c release
 BIN     := .build/release/gradlab
 APT_PKGS := pkg-config libcairo2-dev libopenblas-dev liblapacke-dev zlib1g-dev fonts-dejavu-core
 
-.PHONY: all deps build demo test bench lessons gallery-training clean
+.PHONY: all deps build demo test test-determinism bench lessons gallery-training clean
 
 all: demo
 
@@ -33,6 +33,12 @@ demo: build
 test: build
 	$(SWIFT) test $(CONFIG)
 	$(BIN) notebook check
+	$(MAKE) --no-print-directory test-determinism
+
+# Training and the lessons give the same bytes under other OpenBLAS kernels (OPENBLAS_CORETYPE=Prescott,
+# Nehalem: any x86-64 CPU runs them) and with gradlab's generic kernel instead of AVX (about 2 min).
+test-determinism: build
+	sh Tests/determinism/check.sh $(BIN)
 
 bench: build
 	$(BIN) bench
