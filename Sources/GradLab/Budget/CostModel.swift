@@ -77,7 +77,7 @@ public struct Budget: Sendable, Equatable {
         return b
     }
 
-    static func parseBytes(_ text: String) -> Double? {
+    public static func parseBytes(_ text: String) -> Double? {
         var s = text.trimmingCharacters(in: .whitespaces).uppercased()
         if s.hasSuffix("IB") { s.removeLast(2) } else if s.hasSuffix("B") { s.removeLast() }
         var unit = 1.0
@@ -140,7 +140,7 @@ public struct Budget: Sendable, Equatable {
             let v = b / u
             return (v >= 10 ? String(format: "%.0f", v) : String(format: "%.1f", v)) + " " + name
         }
-        return "\(Int(b)) bytes"
+        return "\(CostModel.count(b)) bytes"
     }
 
     public static func opsText(_ o: Double) -> String { o.isFinite ? String(format: "%.1e", o) : "∞" }
@@ -161,6 +161,11 @@ public struct Budget: Sendable, Equatable {
 /// lesson runner, the file readers and any future server.
 public enum CostModel {
     static let double = 8.0
+
+    /// A count for a message: exact below 10^15, else scientific (a Double → Int conversion would trap).
+    public static func count(_ v: Double) -> String {
+        v.isFinite && abs(v) < 1e15 ? String(Int(v)) : String(format: "%.3g", v)
+    }
     /// Per-array overhead of a Swift [Double] (header and capacity slack), bytes.
     static let arrayOverhead = 48.0
 
@@ -203,7 +208,7 @@ public enum CostModel {
     /// The forward pass and what it stores: states and pre-activations for every step.
     public static func trajectory(_ l: Layer) -> CostEstimate {
         let perStep = (l.stateSize + l.gates * l.n + l.n) * double + 2 * arrayOverhead
-        return CostEstimate([.init("the trajectory (T = \(l.steps), state \(Int(l.stateSize)))", bytes: l.t * perStep,
+        return CostEstimate([.init("the trajectory (T = \(l.steps), state \(CostModel.count(l.stateSize)))", bytes: l.t * perStep,
                                    operations: l.t * 2 * l.gates * l.n * (l.n + l.d + 8), advice: "lower --steps or --hidden")])
     }
 
@@ -217,7 +222,7 @@ public enum CostModel {
     /// lag, and the curves themselves.
     public static func curves(_ l: Layer) -> CostEstimate {
         model(l) + trajectory(l) + CostEstimate([
-            products(l, count: l.t, name: "the Jacobian products (\(l.steps) steps of \(Int(l.stateSize))×\(Int(l.stateSize)))",
+            products(l, count: l.t, name: "the Jacobian products (\(l.steps) steps of \(CostModel.count(l.stateSize))×\(CostModel.count(l.stateSize)))",
                      advice: "lower --steps or --hidden"),
             .init("the curves", bytes: 12 * l.t * double, advice: "lower --steps"),
         ])
@@ -237,7 +242,7 @@ public enum CostModel {
         let m = fullState ? l.stateSize : l.n
         return model(l) + trajectory(l) + CostEstimate([
             products(l, count: l.t, name: "the Jacobian products", advice: "lower --steps or --hidden"),
-            .init("\(lags) SVD(s) of \(Int(m))×\(Int(m))", bytes: 4 * m * m * double, operations: Double(lags) * 12 * m * m * m,
+            .init("\(lags) SVD(s) of \(CostModel.count(m))×\(CostModel.count(m))", bytes: 4 * m * m * double, operations: Double(lags) * 12 * m * m * m,
                   advice: "lower --hidden or use fewer --lags"),
         ])
     }
@@ -247,7 +252,7 @@ public enum CostModel {
         let s = l.stateSize
         let m = count.map { min(Double($0), s) } ?? s
         return model(l) + trajectory(l) + CostEstimate([
-            .init("the QR iteration (\(Int(m)) directions × \(l.steps) steps)", bytes: 4 * s * m * double,
+            .init("the QR iteration (\(CostModel.count(m)) directions × \(l.steps) steps)", bytes: 4 * s * m * double,
                   operations: l.t * (2 * s * s * m + 4 * s * m * m + 20 * s * s), advice: "lower --steps, --hidden or --count"),
         ])
     }
@@ -255,7 +260,7 @@ public enum CostModel {
     /// `lyapunov --iid`: products of i.i.d. n×n Gaussian matrices.
     public static func gaussianProducts(n: Int, steps: Int, count: Int?) -> CostEstimate {
         let s = Double(n), m = count.map { min(Double($0), s) } ?? s, t = Double(steps)
-        return CostEstimate([.init("the QR iteration (\(Int(m)) directions × \(steps) steps of \(n)×\(n))", bytes: (3 * s * s + 4 * s * m) * double,
+        return CostEstimate([.init("the QR iteration (\(CostModel.count(m)) directions × \(steps) steps of \(n)×\(n))", bytes: (3 * s * s + 4 * s * m) * double,
                                    operations: t * (2 * s * s * m + 4 * s * m * m + 4 * s * s), advice: "lower --steps or --hidden")])
     }
 
@@ -268,12 +273,12 @@ public enum CostModel {
             let l = Layer(kind: c, hidden: hidden, input: input, steps: steps)
             let one = model(l) + trajectory(l) + lyapunov(l, count: 1)
             largest = max(largest, one.bytes)
-            e += CostEstimate([.init("the \(Int(perCell)) \(c.rawValue) models (\(gains) gains × \(seeds) seeds, T = \(steps), n = \(hidden))",
+            e += CostEstimate([.init("the \(CostModel.count(perCell)) \(c.rawValue) models (\(gains) gains × \(seeds) seeds, T = \(steps), n = \(hidden))",
                                      operations: one.operations * perCell, advice: "lower --steps, --hidden, --seeds or the number of gains")])
         }
         let points = perCell * Double(cells.count)
         e += CostEstimate([
-            .init("\(min(jobs, max(Int(points), 1))) model(s) in flight (T = \(steps), n = \(hidden))", bytes: largest * Double(min(Double(jobs), points)),
+            .init("\(CostModel.count(min(Double(jobs), max(points, 1)))) model(s) in flight (T = \(steps), n = \(hidden))", bytes: largest * Double(min(Double(jobs), points)),
                   advice: "lower --steps, --hidden or --jobs"),
             .init("the results", bytes: points * 64, advice: "lower --seeds or the number of gains"),
         ])

@@ -47,14 +47,22 @@ public enum WeightImport {
         try drive.validate()
         let real = OutputFile.source(path)
         guard FileManager.default.fileExists(atPath: real) else { throw GradLabError.noInput("file \(path) does not exist") }
-        let data = try Npz.readFile(path)
-        let isZip = data.count >= 4 && data.prefix(4) == Data([0x50, 0x4B, 0x03, 0x04])
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: real, isDirectory: &isDir), isDir.boolValue {
+            throw GradLabError.noInput("\(quoted(path)) is a folder, not a file")
+        }
+        var magic = [UInt8](repeating: 0, count: 4)
+        let fd = open(real, O_RDONLY | O_CLOEXEC)
+        let got = fd >= 0 ? Glibc.read(fd, &magic, 4) : -1
+        if fd >= 0 { close(fd) }
+        let isZip = got == 4 && magic == [0x50, 0x4B, 0x03, 0x04]
         if path.lowercased().hasSuffix(".npz") || isZip {
+            guard FileManager.default.isReadableFile(atPath: real) else { throw GradLabError.noInput("cannot read \(path)") }
             // Only the arrays the import uses are decompressed (an unused 4 GiB array costs nothing).
-            let contents = try Npz.read(data, source: path, wanted: isUsed)
+            let contents = try Npz.read(url: URL(fileURLWithPath: real), source: path, wanted: isUsed)
             return try fromStateDict(contents.arrays, source: path, cell: cell, prefix: prefix, drive: drive, allNames: contents.names)
         }
-        let m = try ModelFile.decode(data, source: path)
+        let m = try ModelFile.load(path)
         if let cell, cell != m.kind {
             throw GradLabError.usage("--cell \(cell.rawValue) contradicts \(path), which holds a \(m.kind.rawValue) model")
         }

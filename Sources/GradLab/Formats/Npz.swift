@@ -291,16 +291,36 @@ public enum Npz {
     /// Reads the `.npy` members whose name `wanted` accepts (the others are listed, not decompressed).
     /// Refuses, naming the array: duplicate names, a CRC32 that does not match the data, a declared shape
     /// whose size overflows or exceeds the memory budget (checked before anything is allocated).
+    ///
+    /// The bytes are read through a file: ZIPFoundation's in-memory archive traps on central directories that
+    /// point past the end of the data (found by the fuzz target), its file-backed archive reports them.
     public static func read(_ data: Data, source: String, wanted: (String) -> Bool = { _ in true }) throws -> Contents {
+        let tmp = NSTemporaryDirectory() + "gradlab-npz-\(getpid())-\(UUID().uuidString).npz"
+        let token = Cleanup.register(tmp)
+        defer { unlink(tmp); Cleanup.unregister(token) }
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw GradLabError.cannotCreate("cannot create a temporary file in \(quoted(NSTemporaryDirectory())) (TMPDIR)")
+        }
+        let written = data.withUnsafeBytes { buf in buf.count == 0 ? 0 : Glibc.write(fd, buf.baseAddress!, buf.count) }
+        close(fd)
+        guard written == data.count else {
+            throw GradLabError.cannotCreate("cannot write a temporary file in \(quoted(NSTemporaryDirectory())) (TMPDIR)")
+        }
+        return try read(url: URL(fileURLWithPath: tmp), source: source, wanted: wanted)
+    }
+
+    /// `read(_:source:wanted:)` for a file on disk (what the CLI uses).
+    public static func read(url: URL, source: String, wanted: (String) -> Bool = { _ in true }) throws -> Contents {
         let archive: Archive
         do {
-            archive = try Archive(data: data, accessMode: .read)
+            archive = try Archive(url: url, accessMode: .read)
         } catch {
             throw GradLabError.data("\(source): not a readable .npz (zip) archive: truncated or corrupt")
         }
         let budget = try Budget.active()
-        // The archive's bytes are held throughout.
-        var committed = CostEstimate([.init("the file itself", bytes: Double(data.count), advice: "use a smaller file")])
+        let size = ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? NSNumber)?.doubleValue ?? 0
+        var committed = CostEstimate([.init("the file itself", bytes: size, advice: "use a smaller file")])
         var out: [(String, NpyArray)] = []
         var names: [String] = []
         var seen = Set<String>()
@@ -339,7 +359,10 @@ public enum Npz {
     }
 
     public static func load(_ given: String) throws -> [(name: String, array: NpyArray)] {
-        try parse(try readFile(given), source: given)
+        let path = OutputFile.source(given)
+        guard FileManager.default.fileExists(atPath: path) else { throw GradLabError.noInput("file \(given) does not exist") }
+        guard FileManager.default.isReadableFile(atPath: path) else { throw GradLabError.noInput("cannot read \(given)") }
+        return try read(url: URL(fileURLWithPath: path), source: given).arrays
     }
 
     /// The bytes of an input file, its size checked against the budget first.
