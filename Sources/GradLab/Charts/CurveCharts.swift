@@ -81,12 +81,20 @@ public enum CurveCharts {
         if bounds {
             let ys = results.map(\.curves.log10Bound)
             let (dashes, groups) = sharedDashes(ys, span: span)
+            let top = ax.yRange!.upperBound
             for (i, r) in results.enumerated() {
                 let x = r.curves.lags.map(Double.init)
-                ax.plot(x, ys[i], color: boundColor(lines[i].color), width: max(1.6, lines[i].lineWidth * 0.75), dash: dashes[i])
+                let tight = coincide(ys[i], shown[i], span: span)
+                // A tight bound lies on its curve: full width and a darker shade, so its dashes show on it.
+                ax.plot(x, ys[i], color: tight ? lines[i].color.mixed(with: .black, 0.55) : boundColor(lines[i].color),
+                        width: tight ? lines[i].lineWidth : max(1.6, lines[i].lineWidth * 0.75), dash: dashes[i])
                 drawn.append((x, ys[i]))
-                if coincide(ys[i], shown[i], span: span) {
-                    fig.addNote("\(r.label): the bound is tight (its dashes lie on the curve)")
+                if tight { fig.addNote("\(r.label): the bound is tight (its dashes lie on the curve)") }
+                // A bound that leaves the chart at the top: say where it goes.
+                if let exit = ys[i].firstIndex(where: { $0.isFinite && $0 > top }), let peak = ys[i].filter(\.isFinite).max() {
+                    let end = ys[i].lastIndex(where: \.isFinite) ?? exit
+                    ax.annotate("\(r.label) bound ↑ 10^{\(Int(peak.rounded()))} at lag \(end)", x: x[exit], y: top,
+                                color: boundColor(lines[i].color), relativeSize: 0.8, nearPoint: true, optional: true)
                 }
             }
             for g in groups {
