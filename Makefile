@@ -6,7 +6,7 @@ CONFIG  := -c release
 BIN     := .build/release/gradlab
 APT_PKGS := pkg-config libcairo2-dev libopenblas-dev liblapacke-dev zlib1g-dev fonts-dejavu-core
 
-.PHONY: all deps build demo test bench lessons gallery-training clean
+.PHONY: all deps build demo test test-determinism fuzz bench lessons gallery-training clean
 
 all: demo
 
@@ -33,6 +33,13 @@ demo: build
 test: build
 	$(SWIFT) test $(CONFIG)
 	$(BIN) notebook check
+	$(MAKE) --no-print-directory test-determinism
+	$(MAKE) --no-print-directory fuzz
+
+# Training and the lessons give the same bytes under other OpenBLAS kernels (OPENBLAS_CORETYPE=Prescott,
+# Nehalem: any x86-64 CPU runs them) and with gradlab's generic kernel instead of AVX (about 2 min).
+test-determinism: build
+	sh Tests/determinism/check.sh $(BIN)
 
 bench: build
 	$(BIN) bench
@@ -56,3 +63,13 @@ gallery-training: build
 
 clean:
 	rm -rf .build
+
+# Fuzzes the .npz/.npy and gradlab.model/1 readers (Fuzz/, libFuzzer) for FUZZ_SECONDS, starting from the
+# corpus in Fuzz/corpus; new inputs and any crash go to .build-fuzz/. Own scratch path: the sanitizer build
+# (about 4 minutes the first time) never mixes with the release build.
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	$(SWIFT) build $(CONFIG) --package-path Fuzz --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -use-ld=lld --product FuzzInputs
+	mkdir -p .build-fuzz/corpus .build-fuzz/artifacts
+	SWIFT_BACKTRACE=enable=no .build-fuzz/release/FuzzInputs -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -timeout=10 \
+	  -artifact_prefix=.build-fuzz/artifacts/ .build-fuzz/corpus Fuzz/corpus

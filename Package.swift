@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Module graph (see DESIGN.md): CLapack → Linear → Dynamics ┐
+// Module graph (see DESIGN.md): CLapack + CDetGEMM → Linear → Dynamics ┐
 //                         CCairo + CDeflate → Charts ───────────┴→ GradLab → gradlab (CLI)
 let package = Package(
     name: "gradlab",
@@ -22,7 +22,9 @@ let package = Package(
         .systemLibrary(name: "CMalloc"),
         .systemLibrary(name: "CLapack",
                        providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
-        .target(name: "Linear", dependencies: ["CLapack"]),
+        // The deterministic matrix product of the training path (C: one source, a generic and an AVX build).
+        .target(name: "CDetGEMM"),
+        .target(name: "Linear", dependencies: ["CLapack", "CDetGEMM"]),
         .target(name: "Dynamics", dependencies: ["Linear"]),
         .target(name: "Charts", dependencies: ["CCairo", "CDeflate"]),
         .target(name: "GradLab", dependencies: [

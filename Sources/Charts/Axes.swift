@@ -25,7 +25,7 @@ public final class Axes {
     public private(set) var annotations: [Annotation] = []
     public private(set) var heatmap: Heatmap?
     /// Legend order: series in the order they were added.
-    private(set) var legendItems: [LegendItem] = []
+    var legendItems: [LegendItem] = []
     private var paletteIndex = 0
 
     /// Axes are created by `Figure` (use `figure[row, col]`).
@@ -101,11 +101,15 @@ public final class Axes {
     }
 
     /// Text at data coordinates (x, y), anchored by `alignment`; moved inwards if it would
-    /// stick out of the plot area.
+    /// stick out of the plot area, and up or down if it would cover other text.
+    /// - Parameters:
+    ///   - nearPoint: place the text beside (x, y), on the side that covers the fewest data.
+    ///   - optional: leave it out when there is no room without covering other text (decorations).
     public func annotate(_ text: String, x: Double, y: Double, color: Color = .darkGray,
-                         alignment: TextAlignment = .center, relativeSize: Double = 1, bold: Bool = false) {
+                         alignment: TextAlignment = .center, relativeSize: Double = 1, bold: Bool = false,
+                         nearPoint: Bool = false, optional: Bool = false) {
         annotations.append(Annotation(text: text, x: x, y: y, color: color, alignment: alignment,
-                                      relativeSize: relativeSize, bold: bold))
+                                      relativeSize: relativeSize, bold: bold, nearPoint: nearPoint, optional: optional))
     }
 
     /// Shows a matrix as a heatmap with a viridis colour bar (replaces any previous heatmap).
@@ -202,11 +206,14 @@ public final class Axes {
 enum LegendItem {
     case line(LineSeries)
     case band(BandSeries)
+    /// A reference line whose label found no free spot on the plot.
+    case reference(ReferenceLine)
 
     var label: String? {
         switch self {
         case .line(let s): return s.label
         case .band(let b): return b.label
+        case .reference(let r): return r.label
         }
     }
 }

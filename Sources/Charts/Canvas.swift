@@ -11,6 +11,40 @@ struct TextStyle {
     var color: Color = Color(hex: 0x222222)
 }
 
+/// Text broken into lines at one style.
+struct FittedText {
+    var lines: [RichText]
+    var style: TextStyle
+}
+
+extension Array where Element == TextRun {
+    /// Adjacent runs with the same shift joined.
+    var merged: [TextRun] {
+        var out: [TextRun] = []
+        for r in self {
+            if let last = out.last, last.shift == r.shift { out[out.count - 1].text += r.text } else { out.append(r) }
+        }
+        return out
+    }
+}
+
+extension RichText {
+    /// The words (split at spaces outside super/subscripts), each with its markup.
+    var words: [RichText] {
+        var words: [RichText] = [], current: [TextRun] = []
+        for run in runs {
+            guard run.shift == .none else { current.append(run); continue }
+            let parts = run.text.split(separator: " ", omittingEmptySubsequences: false)
+            for (i, p) in parts.enumerated() {
+                if i > 0 { if !current.isEmpty { words.append(RichText(runs: current)) }; current = [] }
+                if !p.isEmpty { current.append(TextRun(String(p))) }
+            }
+        }
+        if !current.isEmpty { words.append(RichText(runs: current)) }
+        return words
+    }
+}
+
 /// Measured size of a piece of text; ascent/descent relative to the baseline.
 struct TextBox {
     var width: Double
@@ -19,9 +53,27 @@ struct TextBox {
     var height: Double { ascent + descent }
 }
 
+/// A piece of text (or a legend frame) the renderer drew, with the rectangle it covers in figure points.
+public struct DrawnText: Sendable, CustomStringConvertible {
+    public enum Kind: Sendable { case text, legendEntry, legendFrame }
+    public var text: String
+    public var rect: ChartRect
+    public var kind: Kind
+    public var description: String { "'\(text)' \(rect)" }
+}
+
+/// Collects every text box a canvas draws (layout tests).
+final class TextLog {
+    var items: [DrawnText] = []
+}
+
 /// Thin Swift wrapper over a cairo_t: the only place that issues drawing calls.
 final class Canvas {
     let cr: OpaquePointer
+    /// When set, every text drawn is recorded with its extent.
+    var log: TextLog?
+    /// The kind recorded for text drawn now (legend entries while the legend is drawn).
+    var textKind: DrawnText.Kind = .text
     /// Device pixels per point (used to snap hairlines onto pixel centres).
     let scale: Double
     static let fontFamily = "DejaVu Sans"
@@ -70,6 +122,9 @@ final class Canvas {
 
     // MARK: Shapes
 
+    /// Records a legend frame (layout tests).
+    func recordFrame(_ r: ChartRect) { log?.items.append(DrawnText(text: "legend", rect: r, kind: .legendFrame)) }
+
     func fill(_ r: ChartRect, _ color: Color) {
         setColor(color)
         cairo_rectangle(cr, r.x, r.y, r.width, r.height)
@@ -92,7 +147,8 @@ final class Canvas {
         cairo_set_line_width(cr, width)
         let pattern = dash.pattern(width: width)
         cairo_set_line_cap(cr, dash == .dotted || dash == .dashDot ? CAIRO_LINE_CAP_ROUND : CAIRO_LINE_CAP_BUTT)
-        pattern.withUnsafeBufferPointer { cairo_set_dash(cr, $0.baseAddress, Int32($0.count), 0) }
+        let offset = dash.offset(width: width)
+        pattern.withUnsafeBufferPointer { cairo_set_dash(cr, $0.baseAddress, Int32($0.count), offset) }
     }
 
     /// A straight line; axis-parallel lines are snapped to pixels.
@@ -202,13 +258,78 @@ final class Canvas {
         return e.x_advance
     }
 
-    /// `style` shrunk (to at most 60 %) so that `text` fits in `maxWidth`: long titles stay whole.
-    func fitting(_ text: RichText, _ style: TextStyle, maxWidth: Double) -> TextStyle {
+    /// `style` shrunk (to at least `minimum` of its size) so that `text` fits in `maxWidth`.
+    func fitting(_ text: RichText, _ style: TextStyle, maxWidth: Double, minimum: Double = 0.6) -> TextStyle {
         let w = measure(text, style).width
         guard w > maxWidth, w > 0 else { return style }
         var s = style
-        s.size = style.size * max(0.6, maxWidth / w)
+        s.size = style.size * max(minimum, maxWidth / w)
         return s
+    }
+
+    /// `text` fitted into `maxWidth`: on one line shrunk to no less than 80 %, else wrapped at spaces into at
+    /// most `maxLines` lines (shrinking step by step to 60 %), else wrapped at 60 % (more lines if need be) and shrunk until
+    /// the widest word fits.
+    /// Text is never clipped.
+    /// `wrapOnly`: never shrink, wrap into as many lines as it takes (notes).
+    /// `oneLine`: how far it may shrink on one line before it wraps.
+    func fitLines(_ text: RichText, _ style: TextStyle, maxWidth: Double, maxLines: Int = 3, wrapOnly: Bool = false,
+                  oneLine: Double = 0.8) -> FittedText {
+        let width = measure(text, style).width
+        if width <= maxWidth || maxWidth <= 0 { return FittedText(lines: [text], style: style) }
+        if wrapOnly {
+            let lines = wrap(text.words, style, maxWidth: maxWidth)
+            let widest = lines.map { measure($0, style).width }.max() ?? 0
+            var s = style
+            if widest > maxWidth { s.size *= maxWidth / widest }     // a single word wider than the line
+            return FittedText(lines: lines, style: s)
+        }
+        if width * oneLine <= maxWidth { return FittedText(lines: [text], style: fitting(text, style, maxWidth: maxWidth, minimum: oneLine)) }
+        let words = text.words
+        var lines: [RichText] = [text]
+        var s = style
+        for shrink in [1.0, 0.9, 0.8, 0.7, 0.6] {
+            s.size = style.size * shrink
+            lines = wrap(words, s, maxWidth: maxWidth)
+            if lines.count <= maxLines && lines.allSatisfy({ measure($0, s).width <= maxWidth }) {
+                return FittedText(lines: lines, style: s)
+            }
+        }
+        let widest = lines.map { measure($0, s).width }.max() ?? 0
+        if widest > maxWidth, widest > 0 { s.size *= maxWidth / widest }
+        return FittedText(lines: lines, style: s)
+    }
+
+    /// Greedy line filling of `words` (each keeps its own markup) within `maxWidth`.
+    private func wrap(_ words: [RichText], _ style: TextStyle, maxWidth: Double) -> [RichText] {
+        var lines: [RichText] = [], current: [TextRun] = []
+        for w in words {
+            let candidate = current.isEmpty ? w.runs : current + [TextRun(" ")] + w.runs
+            if !current.isEmpty && measure(RichText(runs: candidate), style).width > maxWidth {
+                lines.append(RichText(runs: current)); current = w.runs
+            } else {
+                current = candidate
+            }
+        }
+        if !current.isEmpty { lines.append(RichText(runs: current)) }
+        return lines.map { RichText(runs: $0.runs.merged) }
+    }
+
+    /// Height of `n` lines of fitted text (line spacing 1.2).
+    func height(_ f: FittedText) -> Double {
+        guard let first = f.lines.first else { return 0 }
+        let one = f.lines.map { measure($0, f.style).height }.max() ?? measure(first, f.style).height
+        return one + Double(f.lines.count - 1) * f.style.size * 1.2
+    }
+
+    /// Draws fitted lines; (x, y) is the top of the first line, or for `angle` −π/2 its top in reading
+    /// direction (the lines then stack to the right).
+    func text(_ f: FittedText, x: Double, y: Double, h: HAlign = .center, angle: Double = 0) {
+        for (i, line) in f.lines.enumerated() {
+            let d = Double(i) * f.style.size * 1.2
+            if angle == 0 { text(line, f.style, x: x, y: y + d, h: h, v: .top) }
+            else { text(line, f.style, x: x + d, y: y, h: h, v: .top, angle: angle) }
+        }
     }
 
     /// Width, ascent and descent of `text` (font metrics, so equal-height labels align).
@@ -252,6 +373,15 @@ final class Canvas {
     func text(_ text: RichText, _ style: TextStyle, x: Double, y: Double, h: HAlign = .left,
               v: VAlign = .baseline, angle: Double = 0) {
         let box = measure(text, style)
+        if let log {
+            let u0 = -offsetX(box, h), v0 = offsetBaseline(box, style, v) - box.ascent
+            let corners = [(u0, v0), (u0 + box.width, v0), (u0, v0 + box.height), (u0 + box.width, v0 + box.height)]
+                .map { u, w in (x + u * cos(angle) - w * sin(angle), y + u * sin(angle) + w * cos(angle)) }
+            let xs = corners.map(\.0), ys = corners.map(\.1)
+            log.items.append(DrawnText(text: text.plainText,
+                                       rect: ChartRect(x: xs.min()!, y: ys.min()!, width: xs.max()! - xs.min()!,
+                                                       height: ys.max()! - ys.min()!), kind: textKind))
+        }
         save()
         cairo_translate(cr, x, y)
         if angle != 0 { cairo_rotate(cr, angle) }

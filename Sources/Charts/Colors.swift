@@ -58,10 +58,20 @@ public struct Color: Hashable, Sendable, CustomStringConvertible {
 
 /// Default series colours.
 public enum Palette {
-    /// Okabe–Ito colour-blind-safe palette, in the order series receive them.
+    /// Okabe–Ito's colour-blind-safe colours, reordered so that the first five have clearly different hues
+    /// (blue, vermillion, bluish green, reddish purple, black: Okabe–Ito's orange and vermillion side by
+    /// side looked alike); then sky blue, orange and yellow, which pair with earlier ones by hue but not
+    /// by lightness.
     public static let okabeIto: [Color] = [0x0072B2, 0xD55E00, 0x009E73, 0xCC79A7,
-                                           0xE69F00, 0x56B4E9, 0xF0E442, 0x000000].map { Color(hex: $0) }
+                                           0x000000, 0x56B4E9, 0xE69F00, 0xF0E442].map { Color(hex: $0) }
 
     /// The `index`-th palette colour (wrapping around).
     public static func color(_ index: Int) -> Color { okabeIto[((index % okabeIto.count) + okabeIto.count) % okabeIto.count] }
+
+    /// `count` colours in time order (early → late) that stay distinct from each other: viridis from
+    /// dark purple through blue and green to yellow-green (the pale end left out: it vanishes on white).
+    public static func sequential(_ count: Int) -> [Color] {
+        guard count > 1 else { return [Viridis.color(at: 0.35)] }
+        return (0..<count).map { Viridis.color(at: 0.82 * Double($0) / Double(count - 1)) }
+    }
 }

@@ -44,6 +44,17 @@ public final class Figure {
     public var scale: Double
     /// Overall title above all panels (markup allowed).
     public var title: String?
+    /// The panels show the same legend entries: one legend serves them all, taken from the first panel
+    /// (the others' are not drawn). It goes inside a corner of the first panel when it fits there without
+    /// covering data, else below all panels, across the figure's width.
+    public var sharedLegend = false
+    /// Screen, slides or paper: text size and line widths (see `ChartStyle`).
+    public var style: ChartStyle = .screen
+    /// Axis-label font size in points; nil = from `style` and the size. Ticks, titles, legend follow.
+    public var fontSize: Double?
+    /// When set, PDF output uses this page size (points) instead of `width`×`height`: a chart laid out
+    /// for screen pixels then gets a physical page with readable text (see `ChartStyle.defaultPDFSize`).
+    public var pdfPageSize: (width: Double, height: Double)?
     /// Panels in row-major order.
     public let panelAxes: [Axes]
     private var userNotes: [String] = []
@@ -97,19 +108,27 @@ public final class Figure {
         return (p.x * scale, p.y * scale)
     }
 
+    /// Every text box (and legend frame) the renderer draws, in figure points: for layout tests.
+    public func drawnText() -> [DrawnText] {
+        Canvas.measuring(scale: scale) { canvas in
+            let log = TextLog()
+            canvas.log = log
+            draw(on: canvas)
+            return log.items
+        }
+    }
+
     /// Draws the whole figure.
     func draw(on canvas: Canvas) {
         let layout = computeLayout(canvas)
         let st = layout.style
         canvas.fill(ChartRect(x: 0, y: 0, width: width, height: height), .white)
-        if let t = title {
-            canvas.text(RichText(t), canvas.fitting(RichText(t), st.suptitle, maxWidth: width - 16), x: width / 2, y: layout.titleY, h: .center, v: .top)
-        }
+        if let t = layout.title { canvas.text(t, x: width / 2, y: layout.titleY, h: .center) }
         for (ax, g) in zip(panelAxes, layout.panels) { drawPanel(ax, g, canvas: canvas, style: st) }
         var y = layout.notesY
-        for note in notes {
-            canvas.text(RichText(runs: [TextRun(note)]), st.note, x: st.pad * 1.2, y: y, h: .left, v: .top)
-            y += st.note.size * 1.35
+        for note in layout.notes {
+            canvas.text(note, x: st.pad * 1.2, y: y, h: .left)
+            y += canvas.height(note) + note.style.size * 0.35
         }
     }
 }

@@ -1,17 +1,24 @@
 import Foundation
 
-/// Font sizes and spacings, scaled with the figure size (1200×800 points → factor 1).
+/// Font sizes, spacings and line widths of one figure, from its `ChartStyle`, its size and an optional
+/// explicit axis-label size. Everything is a multiple of `factor` (= label size / 16 pt).
 struct Style {
     let factor: Double
+    /// Multiplier for line widths and marker sizes.
+    let lineScale: Double
+    let titleRatio: Double
 
-    init(width: Double, height: Double) {
-        factor = max(0.8, min(3, (width * height / (1200 * 800)).squareRoot()))
+    init(width: Double, height: Double, style: ChartStyle = .screen, fontSize: Double? = nil) {
+        let label = fontSize ?? style.labelSize(width: width, height: height)
+        factor = label / 16
+        lineScale = style.lineScale(width: width, height: height)
+        titleRatio = style == .paper ? 0.8 : 1
     }
 
     var tick: TextStyle { TextStyle(size: 14 * factor) }
     var label: TextStyle { TextStyle(size: 16 * factor) }
-    var title: TextStyle { TextStyle(size: 20 * factor) }
-    var suptitle: TextStyle { TextStyle(size: 22 * factor, bold: true) }
+    var title: TextStyle { TextStyle(size: 20 * factor * titleRatio) }
+    var suptitle: TextStyle { TextStyle(size: 22 * factor * titleRatio, bold: true) }
     var legend: TextStyle { TextStyle(size: 14 * factor) }
     var note: TextStyle { TextStyle(size: 11.5 * factor, color: Color(hex: 0x555555)) }
     func annotation(_ relative: Double, bold: Bool, color: Color) -> TextStyle {
@@ -59,6 +66,14 @@ struct PanelGeometry {
     var colorbar: ColorbarLayout?
     var referenceLabels: [TextPlacement] = []
     var annotationLabels: [TextPlacement] = []
+    /// Reference lines whose label went into the legend (no free spot on the plot).
+    var legendReferenceIndices: [Int] = []
+    var title: FittedText?
+    var xLabel: FittedText?
+    var yLabel: FittedText?
+    /// How far the y label may run up and down.
+    var yLabelSpan: ClosedRange<Double> = 0...0
+    var colorbarLabel: FittedText?
 
     var xMap: AxisMap { AxisMap(lo: xRange.lowerBound, hi: xRange.upperBound, start: plot.minX, end: plot.maxX) }
     var yMap: AxisMap { AxisMap(lo: yRange.lowerBound, hi: yRange.upperBound, start: plot.maxY, end: plot.minY) }
@@ -79,7 +94,6 @@ struct ColorbarLayout {
     var scale: AxisScale
     var ticks: [Tick]
     var tickWidth: Double
-    var label: RichText?
 }
 
 /// Whole-figure layout.
@@ -88,38 +102,99 @@ struct FigureLayout {
     var panels: [PanelGeometry]
     var titleY: Double
     var notesY: Double
+    var title: FittedText?
+    var notes: [FittedText]
 }
 
 extension Figure {
     /// Lays out the figure with `canvas` measuring text.
     func computeLayout(_ canvas: Canvas) -> FigureLayout {
-        let st = Style(width: width, height: height)
+        let st = Style(width: width, height: height, style: style, fontSize: fontSize)
         let outer = st.pad * 1.2
         var top = outer
         let titleY = top
-        if let t = title {
-            top += canvas.measure(RichText(t), st.suptitle).height + st.pad
-        }
+        let title = self.title.map { canvas.fitLines(RichText($0), st.suptitle, maxWidth: width - 2 * outer, maxLines: 2, oneLine: 0.65) }
+        if let title { top += canvas.height(title) + st.pad }
         var bottom = height - outer * 0.8
-        let notes = self.notes
+        // Notes wrap; when they would take more than a fifth of the height, their text shrinks (to 75 %).
+        var noteStyle = st.note
+        var notes: [FittedText] = []
+        for shrink in [1.0, 0.9, 0.8, 0.75] {
+            noteStyle.size = st.note.size * shrink
+            notes = self.notes.map {
+                canvas.fitLines(RichText(runs: [TextRun($0)]), noteStyle, maxWidth: width - 2 * outer, wrapOnly: true)
+            }
+            if notes.reduce(0, { $0 + canvas.height($1) + noteStyle.size * 0.35 }) <= height * 0.2 { break }
+        }
         if !notes.isEmpty {
-            bottom -= Double(notes.count) * st.note.size * 1.35 + st.pad * 0.5
+            bottom -= notes.reduce(0) { $0 + canvas.height($1) + noteStyle.size * 0.35 } + st.pad * 0.5
         }
         let notesY = bottom + st.pad * 0.5
         let gapX = st.pad * 3, gapY = st.pad * 2.5
-        let cellW = (width - 2 * outer - Double(cols - 1) * gapX) / Double(cols)
-        let cellH = (bottom - top - Double(rows - 1) * gapY) / Double(rows)
-        var panels: [PanelGeometry] = []
-        for (i, ax) in panelAxes.enumerated() {
-            let r = i / cols, c = i % cols
-            let cell = ChartRect(x: outer + Double(c) * (cellW + gapX), y: top + Double(r) * (cellH + gapY),
-                                 width: max(cellW, 1), height: max(cellH, 1))
-            panels.append(layoutPanel(ax, cell: cell, canvas: canvas, style: st))
+        func layoutPanels(bottom: Double, legends: LegendChoice?, firstLegendLines: Set<Int>? = nil) -> [PanelGeometry] {
+            let cellW = (width - 2 * outer - Double(cols - 1) * gapX) / Double(cols)
+            let cellH = (bottom - top - Double(rows - 1) * gapY) / Double(rows)
+            return panelAxes.enumerated().map { i, ax in
+                let r = i / cols, c = i % cols
+                let cell = ChartRect(x: outer + Double(c) * (cellW + gapX), y: top + Double(r) * (cellH + gapY),
+                                     width: max(cellW, 1), height: max(cellH, 1))
+                let choice: LegendChoice? = sharedLegend ? (i == 0 ? legends : nil) : .any
+                return layoutPanel(ax, cell: cell, legend: choice, legendLines: i == 0 ? firstLegendLines : nil,
+                                   canvas: canvas, style: st)
+            }
         }
-        return FigureLayout(style: st, panels: panels, titleY: titleY, notesY: notesY)
+        var panels = layoutPanels(bottom: bottom, legends: .inside)
+        if sharedLegend, panels[0].legend == nil, !panelAxes[0].legendItems.isEmpty, panelAxes[0].legendPosition != .hidden {
+            // No room inside the first panel: one legend below all panels, across the figure.
+            let strip = ChartRect(x: outer, y: top, width: width - 2 * outer, height: max(bottom - top, 1))
+            var g = panels[0]
+            g.cell = strip
+            if var legend = layoutLegend(panelAxes[0], geometry: g, canvas: canvas, style: st, only: .below) {
+                legend.rect.y = bottom - legend.rect.height
+                panels = layoutPanels(bottom: bottom - legend.rect.height - st.pad, legends: nil,
+                                      firstLegendLines: Set(g.legendReferenceIndices))
+                panels[0].legend = legend
+            }
+        }
+        return FigureLayout(style: st, panels: panels, titleY: titleY, notesY: notesY, title: title, notes: notes)
     }
 
-    private func layoutPanel(_ ax: Axes, cell: ChartRect, canvas: Canvas, style st: Style) -> PanelGeometry {
+    /// Lays out one panel, then its legend; a legend outside the plot (right or below) takes its room
+    /// from the plot and the panel is laid out again around it.
+    /// `legend` nil: the panel draws no legend.
+    /// `legendLines`: reference lines already labelled in a legend drawn elsewhere (a shared one).
+    private func layoutPanel(_ ax: Axes, cell: ChartRect, legend choice: LegendChoice?, legendLines: Set<Int>? = nil,
+                             canvas: Canvas, style st: Style) -> PanelGeometry {
+        if let legendLines {
+            return layoutPanel(ax, cell: cell, reserveRight: 0, reserveBottom: 0, legendLines: legendLines, canvas: canvas, style: st)
+        }
+        var g = layoutPanel(ax, cell: cell, reserveRight: 0, reserveBottom: 0, canvas: canvas, style: st)
+        if (choice == nil || ax.legendPosition == .hidden) && !g.legendReferenceIndices.isEmpty {
+            // No legend to take labels that find no free spot: keep them on the plot.
+            g = layoutPanel(ax, cell: cell, reserveRight: 0, reserveBottom: 0, legendLines: [], canvas: canvas, style: st)
+        }
+        guard let choice, var legend = layoutLegend(ax, geometry: g, canvas: canvas, style: st, only: choice) else { return g }
+        let inLegend = Set(g.legendReferenceIndices)
+        switch legend.position {
+        case .outsideRight:
+            g = layoutPanel(ax, cell: cell, reserveRight: legend.rect.width + st.pad * 1.5, reserveBottom: 0,
+                            legendLines: inLegend, canvas: canvas, style: st)
+            legend.rect.x = cell.maxX - legend.rect.width
+            legend.rect.y = g.plot.minY
+        case .below:
+            g = layoutPanel(ax, cell: cell, reserveRight: 0, reserveBottom: legend.rect.height + st.pad * 0.8,
+                            legendLines: inLegend, canvas: canvas, style: st)
+            legend.rect.x = min(max(g.plot.midX - legend.rect.width / 2, cell.minX), cell.maxX - legend.rect.width)
+            legend.rect.y = cell.maxY - legend.rect.height
+        default:
+            break
+        }
+        g.legend = legend
+        return g
+    }
+
+    private func layoutPanel(_ ax: Axes, cell: ChartRect, reserveRight: Double, reserveBottom: Double,
+                             legendLines: Set<Int>? = nil, canvas: Canvas, style st: Style) -> PanelGeometry {
         let ranges = ax.plotRanges()
         var g = PanelGeometry(cell: cell, plot: cell, xRange: ranges.x, yRange: ranges.y)
 
@@ -128,43 +203,54 @@ extension Figure {
         g.xTickHeight = canvas.measure(sample, st.tick).height
         let yTickHalf = canvas.measure(ax.yScale.isLogarithmic ? .power(exponent: -8) : "0", st.tick).height / 2
         var top = cell.minY + yTickHalf
-        if let t = ax.title { top = cell.minY + canvas.measure(RichText(t), st.title).height + st.pad }
-        var bottom = cell.maxY - (st.tickLength + st.tickGap + g.xTickHeight)
-        if let l = ax.xLabel { bottom -= canvas.measure(RichText(l), st.label).height + st.pad * 0.5 }
+        if let t = ax.title {
+            // In a row of panels a title shrinks (to 60 %) before it takes a second line from the plot.
+            let fitted = canvas.fitLines(RichText(t), st.title, maxWidth: cell.width - 8, maxLines: cols > 1 ? 1 : 2)
+            g.title = fitted
+            top = cell.minY + canvas.height(fitted) + st.pad
+        }
+        var bottom = cell.maxY - reserveBottom - (st.tickLength + st.tickGap + g.xTickHeight)
+        if let l = ax.xLabel {
+            let fitted = canvas.fitLines(RichText(l), st.label, maxWidth: cell.width - reserveRight, maxLines: 2)
+            g.xLabel = fitted
+            bottom -= canvas.height(fitted) + st.pad * 0.5
+        }
         let plotHeight = max(bottom - top, 10)
 
         g.yTicks = fitTicks(ax.yScale, ranges.y, length: plotHeight, canvas: canvas, style: st, vertical: true)
         g.yTickWidth = g.yTicks.compactMap { $0.label.map { canvas.measure($0, st.tick).width } }.max() ?? 0
         var left = cell.minX + g.yTickWidth + st.tickLength + st.tickGap
-        if let l = ax.yLabel { left += canvas.measure(RichText(l), st.label).height + st.pad * 0.6 }
-        var right = cell.maxX
+        if let l = ax.yLabel {
+            // It may run past the plot's ends (centred on it, within the panel) before it shrinks or wraps.
+            // (down beside the x tick labels, never up into the title or down into a legend below).
+            let spanEnd = top + plotHeight + st.tickLength + st.tickGap + g.xTickHeight   // above the x label
+            g.yLabelSpan = top...spanEnd
+            let fitted = canvas.fitLines(RichText(l), st.label, maxWidth: min((spanEnd - top) * 0.98, plotHeight * 1.5),
+                                         maxLines: 2)
+            g.yLabel = fitted
+            left += canvas.height(fitted) + st.pad * 0.6
+        }
+        var right = cell.maxX - reserveRight
 
         if let h = ax.heatmap {
             let range = h.plotColorRange
             let ticks = fitTicks(h.colorScale, range, length: plotHeight, canvas: canvas, style: st, vertical: true)
             let tickWidth = ticks.compactMap { $0.label.map { canvas.measure($0, st.tick).width } }.max() ?? 0
-            let label = h.colorbarLabel.map { RichText($0) }
             var reserve = st.colorbarGap + st.colorbarWidth + st.tickLength + st.tickGap + tickWidth
-            if let label { reserve += st.pad * 0.6 + canvas.measure(label, st.label).height }
+            if let label = h.colorbarLabel {
+                let fitted = canvas.fitLines(RichText(label), st.label, maxWidth: plotHeight, maxLines: 2)
+                g.colorbarLabel = fitted
+                reserve += st.pad * 0.6 + canvas.height(fitted)
+            }
             right -= reserve
             g.colorbar = ColorbarLayout(rect: ChartRect(x: right + st.colorbarGap, y: top, width: st.colorbarWidth,
                                                         height: plotHeight),
-                                        range: range, scale: h.colorScale, ticks: ticks, tickWidth: tickWidth, label: label)
+                                        range: range, scale: h.colorScale, ticks: ticks, tickWidth: tickWidth)
         }
 
         g.plot = ChartRect(x: left, y: top, width: max(right - left, 10), height: plotHeight)
         fitXTicks(&g, ax, limit: right, canvas: canvas, style: st)
-
-        placeLabels(&g, ax, canvas: canvas, style: st)
-        g.legend = layoutLegend(ax, geometry: g, canvas: canvas, style: st)
-        if let legend = g.legend, legend.position == .outsideRight {
-            let shift = legend.rect.width + st.pad * 1.5
-            g.plot.width = max(g.plot.width - shift, 10)
-            g.legend!.rect.x = g.plot.maxX + st.pad * 1.5
-            fitXTicks(&g, ax, limit: g.legend!.rect.minX, canvas: canvas, style: st)
-            g.legend!.rect.x = g.plot.maxX + st.pad * 1.5
-            placeLabels(&g, ax, canvas: canvas, style: st)
-        }
+        placeLabels(&g, ax, canvas: canvas, style: st, legendLines: legendLines)
         return g
     }
 
@@ -203,6 +289,18 @@ extension Figure {
             }
             if fits { return ticks }
         }
-        return ticks
+        // Even two labels collide (a very short axis): keep every tick mark, label only those that fit.
+        var lastEnd = -Double.infinity
+        let gap = vertical ? st.tick.size * 0.3 : st.tick.size * 0.6
+        return ticks.sorted { $0.position < $1.position }.map { t in
+            guard let label = t.label else { return t }
+            let b = canvas.measure(label, st.tick)
+            let extent = vertical ? b.height : b.width
+            let center = (t.position - lo) / (hi - lo) * length
+            if center - extent / 2 >= lastEnd + gap { lastEnd = center + extent / 2; return t }
+            var unlabelled = t
+            unlabelled.label = nil
+            return unlabelled
+        }
     }
 }

@@ -50,6 +50,9 @@ extension Figure {
         return surface
     }
 
+    /// Creation and modification date written into every PDF (a fixed date, so output is reproducible).
+    static let fixedPDFDate = "2000-01-01T00:00:00Z"
+
     /// The figure as bytes of the given format.
     public func data(_ format: OutputFormat) throws -> [UInt8] {
         let sink = ByteSink()
@@ -65,11 +68,20 @@ extension Figure {
                                      stride: Int(cairo_image_surface_get_stride(surface)),
                                      pixelsPerMeter: Int((72 * scale / 0.0254).rounded()))
         case .svg, .pdf:
+            // A PDF may get its own physical page size; the layout follows it.
+            let saved = (width, height)
+            if format == .pdf, let page = pdfPageSize { width = page.width; height = page.height }
+            defer { (width, height) = saved }
             let surface = format == .svg
                 ? cairo_svg_surface_create_for_stream(writeToSink, closure, width, height)!
                 : cairo_pdf_surface_create_for_stream(writeToSink, closure, width, height)!
-            if format == .pdf, let t = title { cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, t) }
-            if format == .pdf { cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "gradlab Charts") }
+            if format == .pdf {
+                if let t = title { cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, RichText(t).plainText) }
+                cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "gradlab Charts")
+                // Cairo would stamp the wall-clock time: the same chart must give the same bytes.
+                cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATE_DATE, Figure.fixedPDFDate)
+                cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_MOD_DATE, Figure.fixedPDFDate)
+            }
             let cr = cairo_create(surface)!
             draw(on: Canvas(cr: cr, scale: 1))
             cairo_destroy(cr)
@@ -81,7 +93,30 @@ extension Figure {
         guard status == CAIRO_STATUS_SUCCESS else {
             throw ChartError("cannot render chart as \(format.rawValue.uppercased()): \(statusMessage(status))")
         }
-        return sink.bytes
+        return format == .svg ? Figure.renumberSurfaceIDs(sink.bytes) : sink.bytes
+    }
+
+    /// Cairo names SVG elements after process-wide surface counters (`surface7`, `image12`), so a second
+    /// render in the same process would differ: renumber them by first appearance.
+    static func renumberSurfaceIDs(_ bytes: [UInt8]) -> [UInt8] {
+        var text = String(decoding: bytes, as: UTF8.self)
+        for prefix in ["surface", "image"] {
+            guard let re = try? NSRegularExpression(pattern: "(?<=[\"#])\(prefix)([0-9]+)(?=\")") else { continue }
+            var numbers: [String: Int] = [:]
+            let ns = text as NSString
+            let matches = re.matches(in: text, range: NSRange(location: 0, length: ns.length))
+            guard !matches.isEmpty else { continue }
+            var out = "", last = 0
+            for m in matches {
+                let digits = ns.substring(with: m.range(at: 1))
+                let n = numbers[digits] ?? { numbers[digits] = numbers.count + 1; return numbers.count }()
+                out += ns.substring(with: NSRange(location: last, length: m.range.location - last)) + prefix + String(n)
+                last = m.range.location + m.range.length
+            }
+            out += ns.substring(from: last)
+            text = out
+        }
+        return Array(text.utf8)
     }
 
     /// Writes the figure; the format comes from the extension (.png, .svg, .pdf, any case).

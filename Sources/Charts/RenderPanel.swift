@@ -52,61 +52,110 @@ private func tame(_ p: Point, _ r: ChartRect) -> Point {
 
 extension Figure {
     /// Candidate label positions for a reference line, best-looking first.
-    func referenceLabelCandidates(_ r: ReferenceLine, _ ax: Axes, _ g: PanelGeometry,
+    func referenceLabelCandidates(_ r: ReferenceLine, _ ax: Axes, _ g: PanelGeometry, canvas: Canvas,
                                   style st: Style) -> [TextPlacement] {
         guard let label = r.label, let (a, _) = g.referenceSegment(r, ax) else { return [] }
         let text = RichText(label)
-        let style = TextStyle(size: st.legend.size, color: r.color)
-        let off = 4 + r.lineWidth / 2, inset = st.pad * 0.6
+        let inset = st.pad * 0.6
+        let room = (r.orientation == .horizontal ? g.plot.width : g.plot.height) - 2 * inset
+        let style = canvas.fitting(text, TextStyle(size: st.legend.size, color: r.color), maxWidth: room, minimum: 0.75)
+        let off = 4 * st.factor + r.lineWidth * st.lineScale / 2
         switch r.orientation {
         case .horizontal:
-            return [(g.plot.maxX - inset, HAlign.right), (g.plot.minX + inset, .left)].flatMap { x, h in
+            let w = canvas.measure(text, style).width
+            let xs: [(Double, HAlign)] = [(g.plot.maxX - inset, .right), (g.plot.minX + inset, .left),
+                                          (g.plot.midX, .center), (g.plot.minX + max(w / 2 + inset, g.plot.width * 0.25), .center),
+                                          (g.plot.maxX - max(w / 2 + inset, g.plot.width * 0.25), .center)]
+            return xs.flatMap { x, h in
                 [TextPlacement(text: text, style: style, x: x, y: a.y - off, h: h, v: .bottom),
                  TextPlacement(text: text, style: style, x: x, y: a.y + off, h: h, v: .top)]
             }
         case .vertical:
-            return [(g.plot.minY + inset, VAlign.top), (g.plot.maxY - inset, .bottom)].flatMap { y, v in
+            return [(g.plot.minY + inset, VAlign.top), (g.plot.maxY - inset, .bottom), (g.plot.midY, .middle)].flatMap { y, v in
                 [TextPlacement(text: text, style: style, x: a.x + off + 2, y: y, h: .left, v: v),
                  TextPlacement(text: text, style: style, x: a.x - off - 2, y: y, h: .right, v: v)]
             }
         }
     }
 
-    /// Places reference-line labels where they cover the fewest data (and each other),
-    /// and annotations where they were asked for.
-    func placeLabels(_ g: inout PanelGeometry, _ ax: Axes, canvas: Canvas, style st: Style) {
-        g.annotationLabels = ax.annotations.compactMap { annotationPlacement($0, ax, g, canvas: canvas, style: st) }
+    /// Places annotations (where they were asked for, moved off other text), then reference-line labels
+    /// where they cover no data and no other text; a reference label that finds no such spot goes into the
+    /// legend instead.
+    /// `legendLines`, when given, fixes which reference lines are labelled in the legend (a second layout
+    /// pass around an outside legend must keep the legend's entries).
+    func placeLabels(_ g: inout PanelGeometry, _ ax: Axes, canvas: Canvas, style st: Style, legendLines: Set<Int>? = nil) {
+        g.annotationLabels = []
         g.referenceLabels = []
-        let candidatesPerLine = ax.referenceLines.map { referenceLabelCandidates($0, ax, g, style: st) }
-        guard candidatesPerLine.contains(where: { !$0.isEmpty }) else { return }
-        var samples = dataSamples(ax, g)
-        for p in g.annotationLabels { samples += boxSamples(box(p, canvas)) }
+        g.legendReferenceIndices = []
+        let samples = dataSamples(ax, g)
+        var placed: [ChartRect] = []
         let inside = g.plot.insetBy(-1)
-        for candidates in candidatesPerLine where !candidates.isEmpty {
-            let scored = candidates.map { p -> (TextPlacement, Int) in
-                let b = box(p, canvas)
-                let fits = inside.contains(x: b.minX, y: b.minY) && inside.contains(x: b.maxX, y: b.maxY)
-                return (p, fits ? countSamples(samples, in: b.insetBy(-2)) : Int.max)
+        func fits(_ b: ChartRect) -> Bool { inside.contains(x: b.minX, y: b.minY) && inside.contains(x: b.maxX, y: b.maxY) }
+        func free(_ b: ChartRect) -> Bool { !placed.contains { $0.intersects(b.insetBy(-1.5)) } }
+
+        for a in ax.annotations {
+            let candidates = annotationCandidates(a, ax, g, canvas: canvas, style: st)
+            guard !candidates.isEmpty else { continue }
+            // Optional text (decorations) must not cover data either.
+            let ok = candidates.filter { free(box($0, canvas)) && (!a.optional || countSamples(samples, in: box($0, canvas).insetBy(-2)) == 0) }
+            let choice: TextPlacement?
+            if a.nearPoint {
+                choice = ok.min { countSamples(samples, in: box($0, canvas).insetBy(-2)) < countSamples(samples, in: box($1, canvas).insetBy(-2)) }
+            } else {
+                choice = ok.first
             }
-            let best = scored.min { $0.1 < $1.1 }!.0
-            g.referenceLabels.append(best)
-            samples += boxSamples(box(best, canvas))
+            if let c = choice ?? (a.optional ? nil : candidates.first) {
+                g.annotationLabels.append(c)
+                placed.append(box(c, canvas))
+            }
+        }
+        for (i, r) in ax.referenceLines.enumerated() {
+            if let fixed = legendLines, fixed.contains(i) { g.legendReferenceIndices.append(i); continue }
+            let candidates = referenceLabelCandidates(r, ax, g, canvas: canvas, style: st)
+            guard !candidates.isEmpty else { continue }
+            let scored = candidates.compactMap { p -> (TextPlacement, Int)? in
+                let b = box(p, canvas)
+                guard fits(b), free(b) else { return nil }
+                return (p, countSamples(samples, in: b.insetBy(-2)))
+            }
+            if let best = scored.min(by: { $0.1 < $1.1 }), best.1 == 0 || legendLines != nil {
+                g.referenceLabels.append(best.0)
+                placed.append(box(best.0, canvas))
+            } else if legendLines == nil {
+                g.legendReferenceIndices.append(i)
+            }
         }
     }
 
-    func annotationPlacement(_ a: Annotation, _ ax: Axes, _ g: PanelGeometry, canvas: Canvas,
-                             style st: Style) -> TextPlacement? {
-        guard let px = ax.xScale.plotValue(a.x), let py = ax.yScale.plotValue(a.y) else { return nil }
+    /// Where an annotation may go, best first: at its point (or, `nearPoint`, beside it), kept inside the
+    /// plot and shrunk to fit its width, then moved up or down by a line at a time.
+    func annotationCandidates(_ a: Annotation, _ ax: Axes, _ g: PanelGeometry, canvas: Canvas,
+                              style st: Style) -> [TextPlacement] {
+        guard let px = ax.xScale.plotValue(a.x), let py = ax.yScale.plotValue(a.y) else { return [] }
         let text = RichText(a.text)
-        let style = st.annotation(a.relativeSize, bold: a.bold, color: a.color)
-        let h: HAlign = a.alignment == .left ? .left : (a.alignment == .right ? .right : .center)
-        var p = TextPlacement(text: text, style: style, x: g.xMap(px), y: g.yMap(py), h: h, v: .middle)
-        // Nudge inside the plot area.
         let inner = g.plot.insetBy(4)
-        let b = canvas.bounds(text, style, x: p.x, y: p.y, h: h, v: .middle)
-        if b.minX < inner.minX { p.x += inner.minX - b.minX } else if b.maxX > inner.maxX { p.x -= b.maxX - inner.maxX }
-        if b.minY < inner.minY { p.y += inner.minY - b.minY } else if b.maxY > inner.maxY { p.y -= b.maxY - inner.maxY }
-        return p
+        let style = canvas.fitting(text, st.annotation(a.relativeSize, bold: a.bold, color: a.color),
+                                   maxWidth: inner.width, minimum: 0.5)
+        let h: HAlign = a.alignment == .left ? .left : (a.alignment == .right ? .right : .center)
+        let x0 = g.xMap(px), y0 = g.yMap(py)
+        let lineHeight = canvas.measure(text, style).height
+        var anchors: [(Double, Double, HAlign)]
+        if a.nearPoint {
+            let dx = 6 * st.factor, dy = lineHeight * 0.8
+            anchors = [(x0 + dx, y0 + dy, .left), (x0 + dx, y0 - dy, .left), (x0 - dx, y0 + dy, .right),
+                       (x0 - dx, y0 - dy, .right), (x0, y0 + 1.6 * dy, .center), (x0, y0 - 1.6 * dy, .center)]
+            for k in 2...4 { for sign in [1.0, -1.0] { anchors.append((x0 - dx, y0 + sign * Double(k) * lineHeight * 1.1, .right)) } }
+        } else {
+            anchors = [(x0, y0, h)]
+            for k in 1...3 { for sign in [1.0, -1.0] { anchors.append((x0, y0 + sign * Double(k) * lineHeight * 1.1, h)) } }
+        }
+        return anchors.map { x, y, h in
+            var p = TextPlacement(text: text, style: style, x: x, y: y, h: h, v: .middle)
+            let b = canvas.bounds(text, style, x: p.x, y: p.y, h: h, v: .middle)
+            if b.minX < inner.minX { p.x += inner.minX - b.minX } else if b.maxX > inner.maxX { p.x -= b.maxX - inner.maxX }
+            if b.minY < inner.minY { p.y += inner.minY - b.minY } else if b.maxY > inner.maxY { p.y -= b.maxY - inner.maxY }
+            return p
+        }
     }
 
     func box(_ p: TextPlacement, _ canvas: Canvas) -> ChartRect {
@@ -140,18 +189,18 @@ extension Figure {
             }
         }
         for r in ax.referenceLines {
-            if let (a, b) = g.referenceSegment(r, ax) { canvas.line(a, b, r.color, width: r.lineWidth, dash: r.dash) }
+            if let (a, b) = g.referenceSegment(r, ax) { canvas.line(a, b, r.color, width: r.lineWidth * st.lineScale, dash: r.dash) }
         }
         let lineClip = plot.insetBy(-20)
         for s in ax.lines {
             let pts = g.devicePoints(s.x, s.y, ax)
             if s.drawsLine {
-                canvas.polylines(clippedPolylines(pts, to: lineClip), s.color, width: s.lineWidth, dash: s.dash)
+                canvas.polylines(clippedPolylines(pts, to: lineClip), s.color, width: s.lineWidth * st.lineScale, dash: s.dash)
             }
             if s.marker != .none {
-                let area = plot.insetBy(-s.markerSize)
+                let area = plot.insetBy(-s.markerSize * st.lineScale)
                 for p in pts { if let p, area.contains(x: p.x, y: p.y) {
-                    canvas.marker(s.marker, at: p, size: s.markerSize, color: s.color)
+                    canvas.marker(s.marker, at: p, size: s.markerSize * st.lineScale, color: s.color)
                 } }
             }
         }
@@ -166,24 +215,25 @@ extension Figure {
         canvas.strokeRect(plot, Style.spine, width: 1.2)
         drawAxisTicks(g, canvas: canvas, style: st)
 
-        if let t = ax.title {
-            // Centred on the plot when it fits there, else on the panel's cell, shrunk if still too wide.
-            let rich = RichText(t)
-            let style = canvas.fitting(rich, st.title, maxWidth: g.cell.width - 8)
-            let w = canvas.measure(rich, style).width
+        if let t = g.title {
+            // Centred on the plot when it fits there, else on the panel's cell.
+            let w = t.lines.map { canvas.measure($0, t.style).width }.max() ?? 0
             let x = min(max(plot.midX, g.cell.minX + 4 + w / 2), g.cell.maxX - 4 - w / 2)
-            canvas.text(rich, style, x: x, y: g.cell.minY, h: .center, v: .top)
+            canvas.text(t, x: x, y: g.cell.minY, h: .center)
         }
-        if let l = ax.xLabel {
-            canvas.text(RichText(l), st.label, x: plot.midX,
-                        y: plot.maxY + st.tickLength + st.tickGap + g.xTickHeight + st.pad * 0.5, h: .center, v: .top)
+        if let l = g.xLabel {
+            let w = l.lines.map { canvas.measure($0, l.style).width }.max() ?? 0
+            let x = min(max(plot.midX, g.cell.minX + w / 2), g.cell.maxX - w / 2)
+            canvas.text(l, x: x, y: plot.maxY + st.tickLength + st.tickGap + g.xTickHeight + st.pad * 0.5, h: .center)
         }
-        if let l = ax.yLabel {
-            canvas.text(RichText(l), st.label, x: plot.minX - st.tickLength - st.tickGap - g.yTickWidth - st.pad * 0.6,
-                        y: plot.midY, h: .center, v: .bottom, angle: -Double.pi / 2)
+        if let l = g.yLabel {
+            let w = l.lines.map { canvas.measure($0, l.style).width }.max() ?? 0
+            let y = min(max(plot.midY, g.yLabelSpan.lowerBound + w / 2), g.yLabelSpan.upperBound - w / 2)
+            canvas.text(l, x: plot.minX - st.tickLength - st.tickGap - g.yTickWidth - st.pad * 0.6 - canvas.height(l),
+                        y: y, h: .center, angle: -Double.pi / 2)
         }
         if let legend = g.legend { drawLegend(legend, canvas: canvas, style: st) }
-        if let cb = g.colorbar { drawColorbar(cb, canvas: canvas, style: st) }
+        if let cb = g.colorbar { drawColorbar(cb, label: g.colorbarLabel, canvas: canvas, style: st) }
     }
 
     private func drawGrid(_ g: PanelGeometry, canvas: Canvas) {
@@ -229,7 +279,7 @@ extension Figure {
         }
     }
 
-    private func drawColorbar(_ cb: ColorbarLayout, canvas: Canvas, style st: Style) {
+    private func drawColorbar(_ cb: ColorbarLayout, label: FittedText?, canvas: Canvas, style st: Style) {
         let r = cb.rect
         let gradient = (0..<256).map { row -> UInt32 in
             let (red, green, blue) = Viridis.rgb8(at: 1 - Double(row) / 255)
@@ -245,9 +295,9 @@ extension Figure {
                 canvas.text(l, st.tick, x: r.maxX + st.tickLength + st.tickGap, y: y, h: .left, v: .middle)
             }
         }
-        if let label = cb.label {
-            canvas.text(label, st.label, x: r.maxX + st.tickLength + st.tickGap + cb.tickWidth + st.pad * 0.6,
-                        y: r.midY, h: .center, v: .top, angle: -Double.pi / 2)
+        if let label {
+            canvas.text(label, x: r.maxX + st.tickLength + st.tickGap + cb.tickWidth + st.pad * 0.6,
+                        y: r.midY, h: .center, angle: -Double.pi / 2)
         }
     }
 }

@@ -3,6 +3,10 @@ public enum Dash: Sendable, Equatable {
     case solid, dashed, dotted, dashDot
     /// On/off lengths in points.
     case custom([Double])
+    /// Dashes of one of `of` lines that run on top of each other (e.g. two bounds that coincide): line
+    /// `part` draws every `of`-th dash, shifted by one dash per part, so the coinciding lines alternate their
+    /// colours along the shared path instead of the last one hiding the others.
+    case shared(part: Int, of: Int)
 
     /// On/off lengths in points for a line of width `w`.
     func pattern(width w: Double) -> [Double] {
@@ -13,7 +17,19 @@ public enum Dash: Sendable, Equatable {
         case .dotted: return [0.1, 2 * u]          // with round caps → dots
         case .dashDot: return [4.5 * u, 2 * u, 0.1, 2 * u]
         case .custom(let p): return p
+        case .shared(_, let n):
+            let on = 4.5 * u, gap = 2.5 * u
+            return [on, Double(max(n, 1)) * (on + gap) - on]
         }
+    }
+
+    var isShared: Bool { if case .shared = self { return true } else { return false } }
+
+    /// Where the pattern starts (cairo's dash offset).
+    func offset(width w: Double) -> Double {
+        guard case .shared(let k, let n) = self, n > 1 else { return 0 }
+        let u = max(w, 1), cycle = 7 * u
+        return Double(n) * cycle - Double(k % n) * cycle
     }
 }
 
@@ -86,4 +102,8 @@ public struct Annotation {
     /// Font size relative to the figure's label size (1 = axis-label size).
     public var relativeSize: Double
     public var bold: Bool
+    /// Placed next to (x, y) where it covers the fewest data, rather than at (x, y) itself.
+    public var nearPoint: Bool = false
+    /// Left out when there is no room for it without covering other text.
+    public var optional: Bool = false
 }

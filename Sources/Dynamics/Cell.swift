@@ -122,6 +122,8 @@ public struct CellParameters: Sendable, Equatable {
         func fail(_ s: String) -> ModelError { ModelError.invalid(s) }
         guard n > 0 else { throw fail("hidden_size must be positive (got \(n))") }
         guard d >= 0 else { throw fail("input_size must be non-negative (got \(d))") }
+        // Sizes from files can be anything: no product below may overflow (a trap, not an error).
+        guard n <= 1 << 24, d <= 1 << 40 else { throw fail("hidden_size \(n) / input_size \(d) is beyond any model gradlab can hold") }
         guard weightIH.rows == g * n && weightIH.cols == d else {
             throw fail("weight_ih must be \(g * n)×\(d) for a \(kind.rawValue) cell with hidden_size \(n), got \(weightIH.rows)×\(weightIH.cols)")
         }

@@ -25,7 +25,12 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         try Check.positive(repetitions, "--repetitions")
         if let only {
-            guard let c = Bench.Case(only) else { throw GradLabError.usage("--only must look like tanh:256:1000 (got '\(only)')") }
+            guard let c = Bench.Case(only) else { throw GradLabError.usage("--only must look like tanh:256:1000 (got \(quoted(only)))") }
+            var o = CurvesOptions()
+            o.cells = [c.cell]; o.hidden = c.hidden; o.steps = c.steps
+            try o.validate()
+            try Check.atMost(repetitions, 1000, "--repetitions", "each repetition reruns the case")
+            try Budget.admit(CostModel.curves(o).times(Double(repetitions), bytes: false))
             print(try Bench.run(c, repetitions: repetitions).json)
             return
         }

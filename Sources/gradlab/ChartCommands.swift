@@ -24,6 +24,8 @@ struct CompareCommand: ParsableCommand {
         }
         guard !acts.isEmpty else { throw GradLabError.usage("--activations must name at least one activation") }
         try Check.positive(range, "--range")
+        // Tick labels are whole multiples of the step: an axis to 1e308 has no sensible ticks (nor activations).
+        guard range <= 1e6 else { throw GradLabError.usage("--range must be at most 1e6 (got \(Format.magnitude(range)))") }
         try chart.size.validate()
         if let out { try FigureFile.check(out) }
         print(ActivationCharts.table(acts))
@@ -55,14 +57,18 @@ struct HeatmapCommand: ParsableCommand {
         try o.validate()
         // All pairs cost O(T²) products: keep it to what a heatmap can show.
         try Check.atMost(o.steps, 2000, "--steps", "a heatmap needs T² products; use `curves` for long horizons")
+        if modelPath == nil { try Budget.admit(CostModel.heatmap(o)) }
         try chart.size.validate()
+        try OutputFile.checkDistinct([("--out", out), ("--csv", csv), ("--model", modelPath)].compactMap { o, p in p.map { (o, $0) } })
         if let out { try FigureFile.check(out) }
         if let csv { try OutputFile.checkWritable(csv) }
         let m = try modelPath.map { try ModelFile.load($0) } ?? RandomModels.make(o.spec(cell))
+        // A model file's T is its own: the T² pairs are budgeted like the --steps of a random model.
+        if let modelPath { try Budget.admit(CostModel.heatmap(CostModel.layer(m)), origin: .file(modelPath)) }
         let traj: Trajectory
         do { traj = try Trajectory(model: m) } catch { throw GradLabError.data("\(error)") }
         if let step = traj.overflowStep {
-            FileHandle.standardError.write(Data("warning: the forward pass overflowed at step \(step); showing steps 0…\(step - 1)\n".utf8))
+            Console.warning("the forward pass overflowed at step \(step); showing steps 0…\(step - 1)")
         }
         let grid = JacobianProducts.allPairs(traj, norm: norm)
         let t = grid.count - 1
@@ -118,6 +124,12 @@ struct CarouselCommand: ParsableCommand {
     func run() throws {
         guard forgetBiases.values.count <= 4 else { throw GradLabError.usage("--forget-biases takes at most 4 values (one panel each)") }
         for b in forgetBiases.values { try Check.finite(b, "--forget-biases") }
+        var probe = CurvesOptions()
+        try model.apply(to: &probe)
+        probe.cells = [.lstm]
+        try probe.validate()
+        try Budget.admit(CostModel.curves(probe).times(Double(forgetBiases.values.count)))
+        try OutputFile.checkDistinct([("--out", out), ("--csv", csv)].compactMap { o, p in p.map { (o, $0) } })
         try chart.size.validate()
         if let out { try FigureFile.check(out) }
         if let csv { try OutputFile.checkWritable(csv) }

@@ -23,6 +23,8 @@ struct ClipCommand: ParsableCommand {
         try Check.positive(magnitude, "--magnitude")
         try Check.positive(size, "--size")
         try Check.atMost(size, 64, "--size", "the vectors are printed in full")
+        guard magnitude <= 1e100 else { throw GradLabError.usage("--magnitude must be at most 1e100 (got \(Format.magnitude(magnitude)))") }
+        guard gradient?.values.count ?? 0 <= 64 else { throw GradLabError.usage("--gradient takes at most 64 entries (the vectors are printed in full)") }
         var g: [Double]
         if let list = gradient?.values {
             guard list.allSatisfy(\.isFinite) else { throw GradLabError.usage("--gradient entries must be finite numbers") }
@@ -36,13 +38,20 @@ struct ClipCommand: ParsableCommand {
         var byNorm = g, byValue = g
         GradientClipping.norm(clipNorm).apply(to: &byNorm)
         GradientClipping.value(clipValue).apply(to: &byValue)
-        func cosine(_ a: [Double], _ b: [Double]) -> Double { Vector.dot(a, b) / (Vector.norm(a) * Vector.norm(b)) }
+        // Each vector is scaled to unit length before the dot product: entries of 1e308 would overflow it.
+        func unit(_ v: [Double]) -> [Double] {
+            let m = v.reduce(0.0) { max($0, abs($1)) }
+            let s = v.map { $0 / m }
+            let n = Vector.norm(s)
+            return s.map { $0 / n }
+        }
+        func cosine(_ a: [Double], _ b: [Double]) -> Double { Vector.dot(unit(a), unit(b)) }
         func angle(_ a: [Double], _ b: [Double]) -> String { Format.fixed(acos(min(1, max(-1, cosine(a, b)))) * 180 / .pi, 1) + "°" }
         var t = TextTable(["", "vector", "‖·‖₂", "angle to g"])
-        func show(_ v: [Double]) -> String { "(" + v.map { Format.fixed($0, 3) }.joined(separator: ", ") + ")" }
-        t.add(["gradient g", show(g), Format.fixed(Vector.norm(g), 3), "0.0°"])
-        t.add(["norm scaling, c = \(Format.short(clipNorm))", show(byNorm), Format.fixed(Vector.norm(byNorm), 3), angle(g, byNorm)])
-        t.add(["value clipping, v = \(Format.short(clipValue))", show(byValue), Format.fixed(Vector.norm(byValue), 3), angle(g, byValue)])
+        func show(_ v: [Double]) -> String { "(" + v.map { Format.magnitude($0, 3) }.joined(separator: ", ") + ")" }
+        t.add(["gradient g", show(g), Format.magnitude(Vector.norm(g), 3), "0.0°"])
+        t.add(["norm scaling, c = \(Format.short(clipNorm))", show(byNorm), Format.magnitude(Vector.norm(byNorm), 3), angle(g, byNorm)])
+        t.add(["value clipping, v = \(Format.short(clipValue))", show(byValue), Format.magnitude(Vector.norm(byValue), 3), angle(g, byValue)])
         print(t.render())
         print("norm scaling keeps the direction (angle 0°) and only shortens g; value clipping bends it towards the")
         print("corners of the box [−v, v]^n: the large entries lose their lead over the small ones.")

@@ -24,23 +24,34 @@ struct CurvesCommand: ParsableCommand {
     @Option(help: "Chart title.") var title: String?
     @OptionGroup var chart: ChartOptions
 
+    var outputs: [(option: String, path: String)] {
+        [("--csv", csv), ("--json", json), ("--out", out)].compactMap { o, p in p.map { (o, $0) } }
+    }
+
     func run() throws {
         var o = try model.curvesOptions(cells, modelFiles)
         o.norm = norm
         o.gains = gains?.values ?? []
         try o.validate()
+        try Budget.admit(CostModel.curves(o))
         try chart.size.validate()
+        try OutputFile.checkDistinct(outputs)
         for path in [csv, json].compactMap({ $0 }) { try OutputFile.checkWritable(path) }
         if let out { try FigureFile.check(out) }
 
         let labelled = try CurvesExperiment.models(o)
+        // Models from files: their own sizes go through the same budget (a 10^6-step file is not a 100-step run).
+        for (path, m) in zip(o.modelPaths, labelled.map(\.model)) {
+            try Budget.admit(CostModel.curves(CostModel.layer(m)), origin: .file(path))
+        }
         if let save = saveModel {
             let paths = labelled.map { OutputFile.expand(save, name: $0.label.replacingOccurrences(of: " #", with: "-"), multiple: labelled.count > 1) }
+            try OutputFile.checkDistinct(outputs + paths.map { ("--save-model", $0) } + o.modelPaths.map { ("--model", $0) })
             for p in paths { try OutputFile.checkWritable(p) }
             for (p, m) in zip(paths, labelled) { try ModelFile.save(m.model, to: p) }
         }
         let results = try labelled.map { try CurvesExperiment.analyse($0.model, label: $0.label) }
-        for w in results.compactMap({ $0.warning() }) { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
+        for w in results.compactMap({ $0.warning() }) { Console.warning("\(w)") }
         print(CurvesExperiment.table(results, norm: norm))
         if let csv { try OutputFile.write(CurvesExperiment.csv(results), to: csv); print("wrote \(csv)") }
         if let json { try OutputFile.write(try CurvesExperiment.json(results, options: o), to: json); print("wrote \(json)") }

@@ -95,13 +95,25 @@ extension ModelOptions {
     }
 }
 
-/// Chart size options shared by every command that draws.
+/// Chart size and style options shared by every command that draws.
 struct ChartOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Chart width in points.") var width = 1200.0
-    @Option(parsing: .unconditional, help: "Chart height in points.") var height = 800.0
-    @Option(parsing: .unconditional, help: "Pixel multiplier for PNG (2 for crisp slides).") var scale = 1.0
+    @Option(parsing: .unconditional, help: "Chart width in points (default 1200; PDF 460 = 6.4 in; slides 960; paper 240).") var width: Double?
+    @Option(parsing: .unconditional, help: "Chart height in points (default 800; PDF 300; slides 540; paper 180).") var height: Double?
+    @Option(parsing: .unconditional, help: "Pixel multiplier for PNG (default 1; slides 2; paper 4).") var scale: Double?
+    @Option(help: ArgumentHelp("screen, slides (large text, thick lines) or paper (LaTeX column, 9 pt text).", valueName: "style"))
+    var style = "screen"
+    @Option(parsing: .unconditional, help: "Axis-label font size in points; ticks, titles and legend follow (default: from --style and the size).")
+    var fontSize: Double?
 
-    var size: ChartSize { ChartSize(width: width, height: height, scale: scale) }
+    var size: ChartSize {
+        (try? ChartSize(width: width, height: height, scale: scale, style: style, fontSize: fontSize))
+            ?? ChartSize(width: width, height: height, scale: scale)
+    }
+
+    func validate() throws {
+        do { _ = try ChartSize(width: width, height: height, scale: scale, style: style, fontSize: fontSize) }
+        catch { throw ValidationError("\(error)") }
+    }
 }
 
 /// "0.5,1,2" → [0.5, 1, 2].

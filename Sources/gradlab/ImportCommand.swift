@@ -50,15 +50,28 @@ struct ImportCommand: ParsableCommand {
         if let out { try FigureFile.check(out) }
         for p in [csv, gridCsv, json].compactMap({ $0 }) { try OutputFile.checkWritable(p) }
 
+        try OutputFile.checkDistinct([("--out", out), ("--csv", csv), ("--grid-csv", gridCsv), ("--json", json), ("the input file", file)]
+            .compactMap { o, p in p.map { (o, $0) } })
         let imported = try WeightImport.load(file, cell: cell, prefix: prefix, drive: drive)
+        // The sizes come from the file, T from --steps unless the file carries its inputs.
+        let cost = CostModel.importAnalysis(imported.model, exponents: exponents)
+        do { try Budget.active().check(cost) } catch {
+            var one = imported.model
+            one.inputs = Array(one.inputs.prefix(1))
+            let fileIsTooLarge = imported.inputSource == "file" || (try? Budget.active().check(CostModel.importAnalysis(one, exponents: exponents))) == nil
+            try Budget.admit(cost, origin: fileIsTooLarge ? .file(file) : .options)
+        }
+        try Budget.admit(cost)
         // Per-layer model files: paths checked before the analysis runs.
         let depth = imported.model.depth
         let savePaths: [String] = saveModel.map { save in
             (0..<depth).map { l in OutputFile.expand(save, name: depth > 1 ? "l\(l)" : imported.model.layers[0].kind.rawValue, multiple: depth > 1) }
         } ?? []
+        try OutputFile.checkDistinct([("--out", out), ("--csv", csv), ("--grid-csv", gridCsv), ("--json", json), ("the input file", file)]
+            .compactMap { o, p in p.map { (o, $0) } } + savePaths.map { ("--save-model", $0) })
         for p in savePaths { try OutputFile.checkWritable(p) }
         let report = try ImportExperiment.run(imported, source: file, exponents: exponents, warmup: warmup)
-        if let w = report.overflowWarning { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
+        if let w = report.overflowWarning { Console.warning("\(w)") }
         for (p, c) in zip(savePaths, report.layers) { try ModelFile.save(c.model, to: p); print("wrote \(p)") }
         print(ImportExperiment.table(report))
         if let csv { try OutputFile.write(CurvesExperiment.csv(report.layers), to: csv); print("wrote \(csv)") }

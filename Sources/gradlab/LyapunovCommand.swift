@@ -32,7 +32,16 @@ struct LyapunovCommand: ParsableCommand {
         try o.validate()
         if let count { try Check.positive(count, "--count") }
         if let warmup { try Check.nonNegative(warmup, "--warmup") }
+        if iid {
+            try Budget.admit(CostModel.gaussianProducts(n: o.hidden, steps: o.steps, count: count))
+        } else {
+            try Budget.admit(CostModel.lyapunov(o, count: count))
+            for path in o.modelPaths {
+                try Budget.admit(CostModel.lyapunov(CostModel.layer(try ModelFile.load(path)), count: count), origin: .file(path))
+            }
+        }
         try chart.size.validate()
+        try OutputFile.checkDistinct([("--out", out), ("--csv", csv), ("--json", json)].compactMap { o, p in p.map { (o, $0) } })
         if let out { try FigureFile.check(out) }
         for p in [csv, json].compactMap({ $0 }) { try OutputFile.checkWritable(p) }
 

@@ -16,7 +16,11 @@ struct NotebookCommand: ParsableCommand {
         return NotebookRunner(root: root, execute: { args in
             var command: ParsableCommand
             do { command = try Gradlab.parse(commandLine: args) } catch let e as GradLabError { throw e } catch {
-                throw GradLabError.usage(Gradlab.message(for: error).split(separator: "\n").joined(separator: "; "))
+                // Help and version requests parse as "clean exits": inside a lesson they are mistakes, not output.
+                if Gradlab.exitCode(for: error) == .success {
+                    throw GradLabError.usage("'\(args.first ?? "")' asked for help or version text: lessons run commands, not help")
+                }
+                throw GradLabError.usage(Console.oneLine(Gradlab.message(for: error)))
             }
             try command.run()
         }, sameFile: LessonFiles.same)
@@ -54,7 +58,7 @@ struct NotebookCommand: ParsableCommand {
             let lessons = try NotebookCommand.lessons(files)
             for f in lessons { problems += try NotebookCommand.runner(for: f).check(f) }
             guard problems.isEmpty else {
-                for p in problems.dropLast() { FileHandle.standardError.write(Data("gradlab: \(p)\n".utf8)) }
+                for p in problems.dropLast() { Console.error(p) }
                 throw GradLabError.failed(problems.last!)
             }
             print("\(lessons.count) lesson(s) up to date")

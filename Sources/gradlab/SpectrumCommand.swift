@@ -35,18 +35,24 @@ struct SpectrumCommand: ParsableCommand {
             let parts = lags.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             let ints = parts.compactMap { Int($0) }
             guard !parts.isEmpty, ints.count == parts.count else {
-                throw GradLabError.usage("--lags must be a comma list of whole numbers (got '\(lags)')")
+                throw GradLabError.usage("--lags must be a comma list of whole numbers (got \(quoted(lags)))")
             }
             guard ints.count <= 50 else { throw GradLabError.usage("--lags: at most 50 lags (got \(ints.count))") }
             lagList = ints
         }
+        try Budget.admit(CostModel.spectrum(o, lags: lagList?.count ?? 4, fullState: block == .state))
+        for path in o.modelPaths {
+            try Budget.admit(CostModel.spectrum(CostModel.layer(try ModelFile.load(path)), lags: lagList?.count ?? 4, fullState: block == .state),
+                             origin: .file(path))
+        }
         try chart.size.validate()
+        try OutputFile.checkDistinct([("--out", out), ("--csv", csv), ("--json", json)].compactMap { o, p in p.map { (o, $0) } })
         if let out { try FigureFile.check(out) }
         for p in [csv, json].compactMap({ $0 }) { try OutputFile.checkWritable(p) }
 
         let results = try SpectrumExperiment.run(o, lags: lagList, block: block)
         for r in results where r.overflowStep != nil {
-            FileHandle.standardError.write(Data("warning: \(r.label): the forward pass overflowed at step \(r.overflowStep!)\n".utf8))
+            Console.warning("\(r.label): the forward pass overflowed at step \(r.overflowStep!)")
         }
         print(SpectrumExperiment.table(results))
         if let csv { try OutputFile.write(SpectrumExperiment.csv(results), to: csv); print("wrote \(csv)") }

@@ -40,7 +40,9 @@ struct SweepCommand: ParsableCommand {
         o.seeds = seeds; o.seed = seed; o.hidden = hidden; o.input = input; o.steps = steps; o.warmup = warmup
         o.initialization = initialization; o.forgetBias = forgetBias; o.inputScale = inputScale; o.jobs = jobs
         try o.validate()
+        try Budget.admit(CostModel.sweep(o), announceAfter: .infinity)
         try chart.size.validate()
+        try OutputFile.checkDistinct([("--out", out), ("--csv", csv), ("--json", json)].compactMap { o, p in p.map { (o, $0) } })
         if let out { try FigureFile.check(out) }
         for p in [csv, json].compactMap({ $0 }) { try OutputFile.checkWritable(p) }
 
@@ -83,11 +85,11 @@ final class SweepProgressBar: @unchecked Sendable {
         let elapsed = Double(now - start) / 1e9
         let eta = done > 0 ? elapsed * Double(total - done) / Double(done) : 0
         let text = "\r\u{1B}[2Ksweep [\(String(repeating: "█", count: filled))\(String(repeating: "·", count: width - filled))] \(100 * done / max(total, 1))% \(done)/\(total)  \(Format.fixed(elapsed, 1)) s, ~\(Format.fixed(eta, 0)) s left"
-        FileHandle.standardError.write(Data(text.utf8))
+        Console.writeError(text)
         drawn = true
     }
 
     func finish() {
-        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+        if drawn { Console.writeError("\n") }
     }
 }

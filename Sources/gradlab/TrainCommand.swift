@@ -84,6 +84,7 @@ struct TrainCommand: ParsableCommand {
         o.snapshots = snapshots
         o.stopAtTarget = stopAtTarget
         try o.validate()
+        try Budget.admit(CostModel.training(o, runs: compareClipping ? 2 : 1), announceAfter: .infinity)
 
         if compareClipping {
             guard o.clipping != .none else {
@@ -91,6 +92,7 @@ struct TrainCommand: ParsableCommand {
             }
             let chart = clippingChart ?? out.map { $0 + ".png" }
             let data = csv ?? out.map { $0 + ".csv" }
+            try OutputFile.checkDistinct([("the clipping chart", chart), ("the CSV", data)].compactMap { o, p in p.map { (o, $0) } })
             if let chart { try FigureFile.check(chart) }
             if let data { try OutputFile.checkWritable(data) }
             let bar = TrainProgressBar(label: "train")
@@ -111,6 +113,8 @@ struct TrainCommand: ParsableCommand {
         if contribChart != nil || contribCsv != nil, snapshots == 0 {
             throw GradLabError.usage("--contrib-chart/--contrib-csv need --snapshots of at least 1")
         }
+        try OutputFile.checkDistinct([("the loss chart", lossPath), ("the gradient-norm chart", gradPath), ("the contribution chart", contribPath),
+                                      ("the CSV", data), ("the contributions CSV", contribData)].compactMap { o, p in p.map { (o, $0) } })
         for path in [lossPath, gradPath, contribPath].compactMap({ $0 }) { try FigureFile.check(path) }
         for path in [data, contribData].compactMap({ $0 }) { try OutputFile.checkWritable(path) }
 
@@ -124,6 +128,13 @@ struct TrainCommand: ParsableCommand {
     }
 
     func runBench() throws {
+        var o = TrainOptions()
+        o.cell = cell; o.hidden = hidden ?? 128; o.steps = steps ?? 100; o.batchSize = training.batch
+        try o.validate()
+        try Check.positive(repetitions, "--repetitions")
+        try Check.atMost(repetitions, 1000, "--repetitions", "each repetition is a full BPTT pass")
+        try Budget.admit(CostModel.training(cell: cell, hidden: o.hidden, input: 2, output: 1, steps: o.steps, batch: o.batchSize,
+                                            iterations: repetitions, evalEvery: Int.max, evalSize: 0, snapshots: 0))
         let r = try TrainBench.run(cell: cell, hidden: hidden ?? 128, steps: steps ?? 100, batch: training.batch,
                                    repetitions: repetitions, seed: training.seed)
         print(TrainBench.report(r))
@@ -157,7 +168,7 @@ struct TrainSweepCommand: ParsableCommand {
         var ts: [Int] = []
         for part in lengths.split(separator: ",", omittingEmptySubsequences: false) {
             let text = part.trimmingCharacters(in: .whitespaces)
-            guard let t = Int(text) else { throw GradLabError.usage("--lengths must be comma-separated integers (got '\(text)')") }
+            guard let t = Int(text) else { throw GradLabError.usage("--lengths must be comma-separated integers (got \(quoted(text)))") }
             try Check.positive(t, "--lengths")
             if !ts.contains(t) { ts.append(t) }
         }
@@ -174,8 +185,10 @@ struct TrainSweepCommand: ParsableCommand {
         s.base = base
         if let j = jobs { s.jobs = j }
         try s.validate()
+        try Budget.admit(CostModel.trainingSweep(s), announceAfter: .infinity)
         let chartPath = chart ?? out.map { $0 + ".png" }
         let csvPath = csv ?? out.map { $0 + ".csv" }
+        try OutputFile.checkDistinct([("the chart", chartPath), ("the CSV", csvPath)].compactMap { o, p in p.map { (o, $0) } })
         if let chartPath { try FigureFile.check(chartPath) }
         if let csvPath { try OutputFile.checkWritable(csvPath) }
 

@@ -3,11 +3,14 @@ import Foundation
 import GradLab
 
 /// Entry point. Errors become one line on stderr with the exit code of their kind (usage errors: 64).
+/// stderr is written with write(2), errors ignored: `gradlab … 2>&-` still exits with its code.
+Cleanup.installSignalHandlers()
+signal(SIGPIPE, SIG_IGN)
 do {
     var command = try Gradlab.parse(commandLine: Array(CommandLine.arguments.dropFirst()))
     try command.run()
 } catch let error as GradLabError {
-    FileHandle.standardError.write(Data("gradlab: \(error)\n".utf8))
+    Console.error("\(error)")
     exit(error.exitCode)
 } catch {
     let code = Gradlab.exitCode(for: error)
@@ -15,8 +18,6 @@ do {
         print(Gradlab.fullMessage(for: error))
         exit(0)
     }
-    let message = Gradlab.message(for: error)
-        .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: "; ")
-    FileHandle.standardError.write(Data("gradlab: \(message)\n".utf8))
+    Console.error(Gradlab.message(for: error))
     exit(code.rawValue)
 }

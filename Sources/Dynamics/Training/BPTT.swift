@@ -1,19 +1,16 @@
 import Foundation
 import Linear
 
-/// tanh through one `exp`: glibc's tanh costs several times more and dominated the LSTM forward pass.
-/// Absolute error ≲ 2·10⁻¹⁶ (relative error grows only for |x| ≲ 10⁻⁴, where tanh x ≈ x is tiny anyway).
-@inline(__always)
-func fastTanh(_ x: Double) -> Double {
-    let e = exp(-2 * abs(x))
-    let t = (1 - e) / (1 + e)
-    return x < 0 ? -t : t
-}
+// Determinism: every number on the training path comes from DetLinear (a fixed-order matrix product) and
+// DetMath (elementary functions with a fixed evaluation order), never from BLAS or the C library's libm,
+// so the same seed gives the same bits on every CPU. Sums over the batch, blocks and bias entries are
+// plain loops in index order.
 
-/// Branch-free logistic function. `Activation.sigmoid` branches on the sign, which mispredicts on random
-/// pre-activations; here exp(−a) = ∞ for a < −709 simply gives 0, so no branch is needed.
 @inline(__always)
-func fastSigmoid(_ a: Double) -> Double { 1 / (1 + exp(-a)) }
+func detTanh(_ x: Double) -> Double { DetMath.tanh(x) }
+
+@inline(__always)
+func detSigmoid(_ a: Double) -> Double { DetMath.sigmoid(a) }
 
 /// Options of one backward pass.
 public struct BPTTOptions: Sendable, Equatable {
@@ -48,7 +45,7 @@ public struct BPTTResult: Sendable {
     public var lagContributions: [Matrix]?
 
     /// ‖C_ℓ‖_F for every lag (empty when the contributions were not recorded).
-    public var lagContributionNorms: [Double] { lagContributions?.map(\.frobeniusNorm) ?? [] }
+    public var lagContributionNorms: [Double] { lagContributions?.map(DetLinear.frobeniusNorm) ?? [] }
 }
 
 /// The forward pass of a batch with everything the backward pass needs (O(T·B·n) memory).
@@ -89,34 +86,36 @@ public struct ForwardPass: Sendable {
         // The bias rows tiled over the batch once; each step starts from a copy (one memcpy).
         let biasTile = Matrix(rows: b, cols: gn, data: (0..<b).flatMap { _ in biasRow })
         let recurrentBiasTile = kind == .gru ? Matrix(rows: b, cols: gn, data: (0..<b).flatMap { _ in p.biasHH }) : biasTile
+        // The weights, transposed and packed for the kernel once per pass (they are used at every step).
+        let wihT = PackedMatrix(p.weightIH, transposed: true), whhT = PackedMatrix(p.weightHH, transposed: true)
 
         for t in 1...tSteps {
             let x = batch.inputs[t - 1], hp = h[t - 1]
             var a = biasTile
-            if p.inputSize > 0 { BLAS.gemm(x, p.weightIH, into: &a, transB: true, beta: 1) }
+            if p.inputSize > 0 { DetLinear.gemm(x, wihT, into: &a, accumulate: true) }
             var hn = Matrix(rows: b, cols: n)
             switch kind {
             case .skip:
                 preconditionFailure("BPTT does not cover the skip cell (TrainOptions rejects it)")
             case .sigmoid, .tanh, .relu, .linear, .irnn:
-                BLAS.gemm(hp, p.weightHH, into: &a, transB: true, beta: 1)
+                DetLinear.gemm(hp, whhT, into: &a, accumulate: true)
                 a.data.withUnsafeBufferPointer { pa in
                     hn.data.withUnsafeMutableBufferPointer { ph in
-                        if act == .tanh {
-                            for i in 0..<(b * n) { ph[i] = fastTanh(pa[i]) }
-                        } else {
-                            for i in 0..<(b * n) { ph[i] = act.value(pa[i]) }
+                        switch act {
+                        case .tanh: for i in 0..<(b * n) { ph[i] = detTanh(pa[i]) }
+                        case .sigmoid: for i in 0..<(b * n) { ph[i] = detSigmoid(pa[i]) }
+                        case .relu, .linear: for i in 0..<(b * n) { ph[i] = act.value(pa[i]) }   // no libm
                         }
                     }
                 }
             case .leaky:
-                BLAS.gemm(hp, p.weightHH, into: &a, transB: true, beta: 1)
+                DetLinear.gemm(hp, whhT, into: &a, accumulate: true)
                 a.data.withUnsafeMutableBufferPointer { pa in
                     hn.data.withUnsafeMutableBufferPointer { ph in
                         hp.data.withUnsafeBufferPointer { pp in
                             for r in 0..<b {
                                 for j in 0..<n {
-                                    let i = r * n + j, th = fastTanh(pa[i])
+                                    let i = r * n + j, th = detTanh(pa[i])
                                     pa[i] = th
                                     ph[i] = alpha[j] * pp[i] + (1 - alpha[j]) * th
                                 }
@@ -126,7 +125,7 @@ public struct ForwardPass: Sendable {
                 }
                 gates.append(a)
             case .lstm:
-                BLAS.gemm(hp, p.weightHH, into: &a, transB: true, beta: 1)
+                DetLinear.gemm(hp, whhT, into: &a, accumulate: true)
                 var cn = Matrix(rows: b, cols: n), tc = Matrix(rows: b, cols: n)
                 let cp = c[t - 1]
                 a.data.withUnsafeMutableBufferPointer { g in
@@ -140,11 +139,11 @@ public struct ForwardPass: Sendable {
                         let c0 = pcp.baseAddress! + r * n, c1 = pc.baseAddress! + r * n
                         let t1 = pt.baseAddress! + r * n, h1 = ph.baseAddress! + r * n
                         for j in 0..<n {
-                            let iv = fastSigmoid(gi[j]), fv = fastSigmoid(gf[j])
-                            let gv = fastTanh(gg[j]), ov = fastSigmoid(go[j])
+                            let iv = detSigmoid(gi[j]), fv = detSigmoid(gf[j])
+                            let gv = detTanh(gg[j]), ov = detSigmoid(go[j])
                             gi[j] = iv; gf[j] = fv; gg[j] = gv; go[j] = ov
                             let cv = fv * c0[j] + iv * gv
-                            let th = fastTanh(cv)
+                            let th = detTanh(cv)
                             c1[j] = cv
                             t1[j] = th
                             h1[j] = ov * th
@@ -160,7 +159,7 @@ public struct ForwardPass: Sendable {
                 c.append(cn)
             case .gru:
                 var u = recurrentBiasTile
-                BLAS.gemm(hp, p.weightHH, into: &u, transB: true, beta: 1)
+                DetLinear.gemm(hp, whhT, into: &u, accumulate: true)
                 var un = Matrix(rows: b, cols: n)
                 a.data.withUnsafeMutableBufferPointer { pa in
                 u.data.withUnsafeBufferPointer { pu in
@@ -170,10 +169,10 @@ public struct ForwardPass: Sendable {
                     for r in 0..<b {
                         let o3 = r * gn
                         for j in 0..<n {
-                            let rg = fastSigmoid(pa[o3 + j] + pu[o3 + j])
-                            let zg = fastSigmoid(pa[o3 + n + j] + pu[o3 + n + j])
+                            let rg = detSigmoid(pa[o3 + j] + pu[o3 + j])
+                            let zg = detSigmoid(pa[o3 + n + j] + pu[o3 + n + j])
                             let uv = pu[o3 + 2 * n + j]
-                            let ng = fastTanh(pa[o3 + 2 * n + j] + rg * uv)
+                            let ng = detTanh(pa[o3 + 2 * n + j] + rg * uv)
                             pa[o3 + j] = rg; pa[o3 + n + j] = zg; pa[o3 + 2 * n + j] = ng
                             let i = r * n + j
                             pn[i] = uv
@@ -196,7 +195,7 @@ public struct ForwardPass: Sendable {
         for (s, t) in batch.lossSteps.enumerated() {
             var y = Matrix(rows: b, cols: m)
             for r in 0..<b { for j in 0..<m { y.data[r * m + j] = net.readout.bias[j] } }
-            BLAS.gemm(h[t], net.readout.weight, into: &y, transB: true, beta: 1)
+            DetLinear.gemm(h[t], net.readout.weight, into: &y, transB: true, accumulate: true)
             var dy = Matrix(rows: b, cols: m)
             loss += LossMath.evaluate(y, targets: batch.targets, index: s, stepCount: batch.lossSteps.count, dy: &dy)
             outputs.append(y)
@@ -205,8 +204,8 @@ public struct ForwardPass: Sendable {
     }
 }
 
-/// Backpropagation through time for every cell kind, batched: each step is a few BLAS matrix products
-/// over the whole batch.
+/// Backpropagation through time for every cell kind, batched: each step is a few matrix products over the
+/// whole batch (DetLinear: the same bits on every CPU).
 public enum BPTT {
     /// The loss only (a forward pass).
     public static func loss(_ net: RNN, _ batch: SequenceBatch) -> Double {
@@ -238,9 +237,9 @@ public enum BPTT {
         var injected: [Int: Matrix] = [:]
         for (s, t) in batch.lossSteps.enumerated() {
             let dy = fp.outputGradients[s]
-            BLAS.gemm(dy, fp.h[t], into: &grad.readoutWeight, transA: true, beta: 1)
+            DetLinear.gemm(dy, fp.h[t], into: &grad.readoutWeight, transA: true, accumulate: true)
             for r in 0..<b { for j in 0..<net.outputSize { grad.readoutBias[j] += dy[r, j] } }
-            injected[t] = BLAS.multiply(dy, net.readout.weight)
+            injected[t] = DetLinear.multiply(dy, net.readout.weight)
         }
 
         let act = kind.vanillaActivation ?? .tanh
@@ -257,6 +256,7 @@ public enum BPTT {
         var direct = Matrix(rows: 0, cols: n), dCprev = Matrix(rows: 0, cols: n), next = Matrix(rows: 0, cols: n)
         var sums = Matrix(rows: b, cols: gn), sumsHH = Matrix(rows: b, cols: gn)
         let usesDirect = kind == .leaky || kind == .gru
+        let whh = PackedMatrix(p.weightHH)          // packed once: the signal goes through W_hh at every step
 
         for k in stride(from: tSteps, through: 1, by: -1) {
             if let inj = injected[k] {
@@ -384,8 +384,8 @@ public enum BPTT {
             }
             let sumIH = blocks.count == 1 ? dA : sums
             let sumHH = kind == .gru ? (blocks.count == 1 ? dAhh : sumsHH) : sumIH
-            BLAS.gemm(sumHH, hp, into: &grad.weightHH, transA: true, beta: 1)
-            if p.inputSize > 0 { BLAS.gemm(sumIH, batch.inputs[k - 1], into: &grad.weightIH, transA: true, beta: 1) }
+            DetLinear.gemm(sumHH, hp, into: &grad.weightHH, transA: true, accumulate: true)
+            if p.inputSize > 0 { DetLinear.gemm(sumIH, batch.inputs[k - 1], into: &grad.weightIH, transA: true, accumulate: true) }
             for r in 0..<b {
                 for j in 0..<gn {
                     grad.biasIH[j] += sumIH.data[r * gn + j]
@@ -396,7 +396,7 @@ public enum BPTT {
                 for (bi, t) in blocks.enumerated() {
                     let part = blocks.count == 1 ? recurrentSignal
                         : Matrix(rows: b, cols: gn, data: Array(recurrentSignal.data[(bi * b * gn)..<((bi + 1) * b * gn)]))
-                    BLAS.gemm(part, hp, into: &contributions![t - k], transA: true, beta: 1)
+                    DetLinear.gemm(part, hp, into: &contributions![t - k], transA: true, accumulate: true)
                 }
             }
 
@@ -406,9 +406,9 @@ public enum BPTT {
                 next.data.withUnsafeMutableBufferPointer { pn in
                     direct.data.withUnsafeBufferPointer { pd in for i in 0..<(rows * n) { pn[i] = pd[i] } }
                 }
-                BLAS.gemm(recurrentSignal, p.weightHH, into: &next, beta: 1)
+                DetLinear.gemm(recurrentSignal, whh, into: &next, accumulate: true)
             } else {
-                BLAS.gemm(recurrentSignal, p.weightHH, into: &next)
+                DetLinear.gemm(recurrentSignal, whh, into: &next)
             }
             swap(&dH, &next)
             if kind == .lstm { swap(&dC, &dCprev) }

@@ -82,11 +82,11 @@ enum LossMath {
                 var mx = -Double.infinity
                 for j in 0..<m { mx = max(mx, y.data[r * m + j]) }
                 var z = 0.0
-                for j in 0..<m { z += exp(y.data[r * m + j] - mx) }
-                let logZ = mx + log(z)
+                for j in 0..<m { z += DetMath.exp(y.data[r * m + j] - mx) }
+                let logZ = mx + DetMath.log(z)
                 sum += logZ - y.data[r * m + c[r]]
                 for j in 0..<m {
-                    let p = exp(y.data[r * m + j] - logZ)
+                    let p = DetMath.exp(y.data[r * m + j] - logZ)
                     dy.data[r * m + j] = (p - (j == c[r] ? 1 : 0)) * scale
                 }
             }

@@ -102,7 +102,7 @@ public struct RNNGradient: Sendable, Equatable {
     }
 
     /// Global Euclidean norm ‖g‖₂ over all parameters (overflow-safe).
-    public var norm: Double { Vector.norm(flat) }
+    public var norm: Double { DetLinear.norm(flat) }
 }
 
 /// How `RNN.initialized` draws the weights of a network to be trained.
@@ -118,7 +118,8 @@ public struct TrainingInit: Sendable, Equatable {
 }
 
 public extension RNN {
-    /// A freshly initialised network, fully determined by `seed`.
+    /// A freshly initialised network, fully determined by `seed`: the same bits on every machine (Gaussian
+    /// draws and the orthogonal factor come from `DetRandom`, not from libm and LAPACK).
     ///
     /// - sigmoid / tanh / relu / linear / leaky: W_hh orthogonal (all singular values 1, so nothing vanishes
     ///   or explodes at initialisation — the fair starting point for comparing lengths), W_ih and biases
@@ -138,7 +139,7 @@ public extension RNN {
         switch kind {
         case .irnn:
             whh = Init.identity(n: n)
-            wih = Init.gaussian(rows: n, cols: d, std: 0.001, rng: &rng)
+            wih = DetRandom.gaussian(rows: n, cols: d, std: 0.001, rng: &rng)
             bih = [Double](repeating: 0, count: n)
             bhh = bih
         case .lstm, .gru:
@@ -148,7 +149,7 @@ public extension RNN {
             bhh = uniform(1, g * n).data
             if kind == .lstm { for k in n..<(2 * n) { bih[k] += opts.forgetBias } }
         case .sigmoid, .tanh, .relu, .linear, .leaky, .skip:
-            whh = Init.orthogonal(n: n, rng: &rng)
+            whh = DetRandom.orthogonal(n: n, rng: &rng)
             wih = uniform(n, d)
             bih = uniform(1, n).data
             bhh = uniform(1, n).data

@@ -12,7 +12,7 @@ public enum GradientClipping: Sendable, Equatable, CustomStringConvertible {
     /// Clips `g` in place; returns ‖g‖₂ before and after.
     @discardableResult
     public func apply(to g: inout [Double]) -> (before: Double, after: Double) {
-        let before = Vector.norm(g)
+        let before = DetLinear.norm(g)
         switch self {
         case .none:
             return (before, before)
@@ -25,7 +25,7 @@ public enum GradientClipping: Sendable, Equatable, CustomStringConvertible {
         case .value(let v):
             for i in g.indices { g[i] = min(max(g[i], -v), v) }
         }
-        return (before, Vector.norm(g))
+        return (before, DetLinear.norm(g))
     }
 
     public var description: String {
@@ -76,6 +76,9 @@ public struct Adam: Optimizer {
     private var m: [Double] = []
     private var v: [Double] = []
     private var t = 0
+    /// β₁ᵗ and β₂ᵗ as running products (the C library's pow may differ in the last bit between machines).
+    private var beta1Power = 1.0
+    private var beta2Power = 1.0
 
     public init(learningRate: Double, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8) {
         self.learningRate = learningRate
@@ -90,7 +93,9 @@ public struct Adam: Optimizer {
             v = m
         }
         t += 1
-        let c1 = 1 - pow(beta1, Double(t)), c2 = 1 - pow(beta2, Double(t))
+        beta1Power = beta1Power * beta1
+        beta2Power = beta2Power * beta2
+        let c1 = 1 - beta1Power, c2 = 1 - beta2Power
         for i in parameters.indices {
             m[i] = beta1 * m[i] + (1 - beta1) * g[i]
             v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]

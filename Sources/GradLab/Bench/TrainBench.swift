@@ -25,10 +25,6 @@ public enum TrainBench {
         try Check.positive(repetitions, "--repetitions")
         guard steps >= 2 else { throw GradLabError.usage("--steps must be at least 2 for the adding problem (got \(steps))") }
         retainFreedMemory()
-        // Single-threaded BLAS, as in training (see TrainExperiment.run).
-        let savedThreads = BLAS.threads
-        BLAS.threads = 1
-        defer { BLAS.threads = savedThreads }
         let task = AddingProblem(steps: steps)
         let net = RNN.initialized(kind: cell, input: task.inputSize, hidden: hidden, output: 1, seed: seed)
         var rng = SeededRNG(seed: seed)
@@ -39,7 +35,7 @@ public enum TrainBench {
             clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
             return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
         }
-        _ = BPTT.gradient(net, b)   // warm-up (page faults, BLAS buffers)
+        _ = BPTT.gradient(net, b)   // warm-up (page faults, buffers)
         for _ in 0..<repetitions {
             let c0 = threadCPU()
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -59,7 +55,8 @@ public enum TrainBench {
     }
 
     public static func report(_ r: Result) -> String {
-        "BPTT pass, \(r.cell.rawValue) n=\(r.hidden) T=\(r.steps) batch \(r.batch) (\(r.repetitions) repetitions, 1 BLAS thread):\n"
+        "BPTT pass, \(r.cell.rawValue) n=\(r.hidden) T=\(r.steps) batch \(r.batch) (\(r.repetitions) repetitions, one thread, "
+            + "deterministic \(DetLinear.path) kernel):\n"
             + "  forward \(ms(r.forwardBest)) + backward \(ms(r.backwardBest)); total best \(ms(r.totalBest)), median \(ms(r.totalMedian)); CPU time best \(ms(r.cpuBest))"
     }
 

@@ -13,7 +13,39 @@ public enum CurveCharts {
         return (lo - 0.06 * span)...(top + 0.12 * span)
     }
 
-    /// One curve per analysed model, with its classical bound dashed in the same colour.
+    /// True when two curves lie on top of each other: same lags, and within 0.2 % of the y span everywhere
+    /// (or both not drawable at the same points).
+    static func coincide(_ a: [Double], _ b: [Double], span: Double) -> Bool {
+        guard a.count == b.count, !a.isEmpty else { return false }
+        let tol = max(span, 1e-12) * 0.002
+        return zip(a, b).allSatisfy { x, y in
+            if x.isFinite != y.isFinite { return false }
+            return !x.isFinite || abs(x - y) <= tol
+        }
+    }
+
+    /// Dash patterns for bounds: a bound that runs on top of others shares the path with them, each drawing
+    /// every n-th dash in its own colour (`Dash.shared`). Returns the dash per bound and the groups found.
+    static func sharedDashes(_ ys: [[Double]], span: Double) -> (dashes: [Dash], groups: [[Int]]) {
+        var group = Array(repeating: -1, count: ys.count)
+        var groups: [[Int]] = []
+        for i in ys.indices where group[i] < 0 {
+            let members = [i] + ys.indices.filter { $0 > i && group[$0] < 0 && coincide(ys[i], ys[$0], span: span) }
+            for m in members { group[m] = groups.count }
+            groups.append(members)
+        }
+        var dashes = Array(repeating: Dash.dashed, count: ys.count)
+        for g in groups where g.count > 1 { for (k, m) in g.enumerated() { dashes[m] = .shared(part: k, of: g.count) } }
+        return (dashes, groups.filter { $0.count > 1 })
+    }
+
+    /// The bound's colour: its curve's, darkened, so a bound lying exactly on its curve (a tight bound)
+    /// still shows as dashes on top of it.
+    static func boundColor(_ c: Color) -> Color { c.mixed(with: .black, 0.35) }
+
+    /// One curve per analysed model, with its classical bound dashed in a darker shade of the same colour.
+    /// Bounds are drawn above all curves; bounds that coincide share their dashes (two colours alternating)
+    /// and a note says so.
     public static func figure(_ results: [CellCurves], norm: NormKind, bounds: Bool = true, title: String? = nil,
                               size: ChartSize = ChartSize()) -> Figure {
         let fig = size.figure()
@@ -26,6 +58,7 @@ public enum CurveCharts {
         ax.xRange = 0...Double(max(t, 1))
         var shown: [[Double]] = []
         var drawn: [(x: [Double], y: [Double])] = []
+        var lines: [LineSeries] = []
         for r in results {
             let x = r.curves.lags.map(Double.init)
             let y = r.curves.log10Norm(norm)
@@ -35,28 +68,44 @@ public enum CurveCharts {
             let tailIsZero = r.zeroFromLag.map { z in y[z...].allSatisfy { $0 == -.infinity } } ?? false
             let n = tailIsZero ? r.zeroFromLag! : y.count
             let line = ax.plot(Array(x[..<n]), Array(y[..<n]), label: r.label)
-            if bounds {
-                ax.bound(of: line, x, r.curves.log10Bound)
-                drawn.append((x, r.curves.log10Bound))
-            }
+            lines.append(line)
             if tailIsZero, let z = r.zeroFromLag, z > 0, y[z - 1].isFinite {
-                // log 0 = −∞ cannot be drawn: say where the curve stops and why.
+                // log 0 = −∞ cannot be drawn: say where the curve stops and why, beside the point, off the data.
                 ax.scatter([Double(z - 1)], [y[z - 1]], color: line.color, marker: .circle, size: 9)
-                let right = Double(z) > 0.6 * Double(max(t, 1))
-                let below = y[z - 1] - 0.04 * max(1, (yRange(shown).upperBound - yRange(shown).lowerBound))
-                ax.annotate(right ? "exactly 0 from lag \(z) →" : "→ exactly 0 from lag \(z)", x: Double(z - 1), y: below,
-                            color: line.color, alignment: right ? .right : .left)
+                ax.annotate("exactly 0 from lag \(z)", x: Double(z - 1), y: y[z - 1], color: line.color, relativeSize: 0.9, nearPoint: true)
                 fig.addNote("\(r.label): ∂h_t/∂h_k is exactly 0 from lag \(z) on (every path through a switched-off ReLU)")
             }
         }
         ax.yRange = yRange(shown)
-        ax.hline(0, label: "norm 1")
+        let span = ax.yRange!.upperBound - ax.yRange!.lowerBound
         if bounds {
+            let ys = results.map(\.curves.log10Bound)
+            let (dashes, groups) = sharedDashes(ys, span: span)
+            let top = ax.yRange!.upperBound
+            for (i, r) in results.enumerated() {
+                let x = r.curves.lags.map(Double.init)
+                let tight = coincide(ys[i], shown[i], span: span)
+                // A tight bound lies on its curve: full width and a darker shade, so its dashes show on it.
+                ax.plot(x, ys[i], color: tight ? lines[i].color.mixed(with: .black, 0.55) : boundColor(lines[i].color),
+                        width: tight ? lines[i].lineWidth : max(1.6, lines[i].lineWidth * 0.75), dash: dashes[i])
+                drawn.append((x, ys[i]))
+                if tight { fig.addNote("\(r.label): the bound is tight (its dashes lie on the curve)") }
+                // A bound that leaves the chart at the top: say where it goes.
+                if let exit = ys[i].firstIndex(where: { $0.isFinite && $0 > top }), let peak = ys[i].filter(\.isFinite).max() {
+                    let end = ys[i].lastIndex(where: \.isFinite) ?? exit
+                    ax.annotate("\(r.label) bound ↑ 10^{\(Int(peak.rounded()))} at lag \(end)", x: x[exit], y: top,
+                                color: boundColor(lines[i].color), relativeSize: 0.8, nearPoint: true, optional: true)
+                }
+            }
+            for g in groups {
+                fig.addNote("the bounds of " + g.map { results[$0].label }.joined(separator: " and ") + " coincide: alternating dashes")
+            }
             // Gated cells have no single β_h: their dashed line is the per-step worst-case block bound.
             let gated = results.contains { $0.betaH == nil }
             ax.plot([], [], label: gated ? "dashed: worst-case bound" : "dashed: bound (β_{W} β_{h})^{t−k}",
                     color: .gray, width: 1.5, dash: .dashed)
         }
+        ax.hline(0, label: "norm 1", color: .gray, dash: .solid, width: 1)
         annotateRegimes(ax, range: ax.yRange!, t: t, curves: drawn)
         return fig
     }
@@ -75,7 +124,7 @@ public enum CurveCharts {
                 for fy in [0.5, 0.3, 0.7] {
                     let x = fx * xSpan, y = band.lowerBound + fy * (band.upperBound - band.lowerBound)
                     if free(x, y) {
-                        ax.annotate(text, x: x, y: y, color: .gray, alignment: .left, relativeSize: 1.1, bold: true)
+                        ax.annotate(text, x: x, y: y, color: .gray, alignment: .left, relativeSize: 1.1, bold: true, optional: true)
                         return
                     }
                 }
@@ -89,6 +138,7 @@ public enum CurveCharts {
     public static func boundFigure(_ results: [CellCurves], size: ChartSize = ChartSize()) -> Figure {
         let fig = size.figure(rows: 1, cols: results.count)
         fig.title = "How tight is the bound ‖∂h_{t}/∂h_{k}‖ ≤ (β_{W} β_{h})^{t−k}?"
+        fig.sharedLegend = true       // the same four lines in every panel: one legend
         for (i, r) in results.enumerated() {
             let ax = fig[0, i]
             let x = r.curves.lags.map(Double.init)
@@ -96,10 +146,21 @@ public enum CurveCharts {
             ax.xLabel = "lag t − k"
             ax.yLabel = "norm"
             ax.yScale = .log10Data
-            ax.plot(x, r.curves.log10Bound, label: "classical bound (β_{W} β_{h})^{t−k}", color: Palette.color(1), dash: .dashed)
-            ax.plot(x, r.curves.log10TrajectoryBound, label: "trajectory bound ∏ ‖W‖ max|f′(a_{j})|", color: Palette.color(3), dash: .dashDot)
+            // Actual norms first, bounds above them: a bound lying on a curve stays visible.
             ax.plot(x, r.curves.log10Frobenius, label: "actual, Frobenius", color: Palette.color(2))
             ax.plot(x, r.curves.log10Spectral, label: "actual, spectral", color: Palette.color(0), width: 3)
+            let span = (r.curves.log10Bound + r.curves.log10Spectral).filter(\.isFinite).reduce(into: (lo: Double.infinity, hi: -Double.infinity)) {
+                $0 = (min($0.lo, $1), max($0.hi, $1))
+            }
+            let same = coincide(r.curves.log10Bound, r.curves.log10TrajectoryBound, span: span.hi - span.lo)
+            ax.plot(x, r.curves.log10Bound, label: "classical bound (β_{W} β_{h})^{t−k}", color: Palette.color(1), width: 2.2,
+                    dash: same ? .shared(part: 0, of: 2) : .dashed)
+            ax.plot(x, r.curves.log10TrajectoryBound,
+                    label: "trajectory bound ∏ ‖W‖ max|f′(a_{j})|" + (same ? " (= classical here)" : ""),
+                    color: Palette.color(3), width: 2.2, dash: same ? .shared(part: 1, of: 2) : .dashDot)
+            if same {
+                fig.addNote("\(r.label): the trajectory bound coincides with the classical one (max|f′| ≈ β_h at every step), drawn as alternating dashes")
+            }
             ax.xRange = 0...Double(max(r.curves.endStep, 1))
             // Every curve starts at the top left and falls or rises from there: the lower left is free.
             ax.legendPosition = .lowerLeft
@@ -111,6 +172,7 @@ public enum CurveCharts {
     public static func lstmPathsFigure(_ results: [CellCurves], titles: [String], size: ChartSize = ChartSize()) -> Figure {
         let fig = size.figure(rows: 1, cols: results.count)
         fig.title = "LSTM: the cell path c→c (constant error carousel) against h→h"
+        fig.sharedLegend = true       // the same paths in every panel: one legend
         var all: [[Double]] = []
         for r in results {
             all += [r.curves.log10Spectral] + [r.curves.log10SpectralCell, r.curves.log10SpectralState].compactMap { $0 }
@@ -128,7 +190,7 @@ public enum CurveCharts {
             if let cc = r.curves.log10SpectralCell { ax.plot(x, cc, label: "c→c: ∂c_{t}/∂c_{k}", color: Palette.color(2), width: 3) }
             ax.plot(x, r.curves.log10Spectral, label: "h→h: ∂h_{t}/∂h_{k}", color: Palette.color(0), width: 3)
             if let s = r.curves.log10SpectralState { ax.plot(x, s, label: "full state (h, c)", color: Palette.color(3), dash: .dashed) }
-            ax.hline(0, label: "norm 1")
+            ax.hline(0, label: "norm 1", color: .gray, dash: .solid, width: 1)
         }
         return fig
     }

@@ -1,27 +1,72 @@
 import Charts
 import Foundation
 
-/// Size options shared by every chart-writing command.
+/// Size and style options shared by every chart-writing command.
+///
+/// Width and height left out (nil) mean "the style's default": 1200×800 for the screen style, except PDF,
+/// which gets a physical 6.4×4.2 in page (460×300 pt) with 10–11 pt text; 960×540 for slides; 240×180 pt
+/// (a LaTeX column) for paper. See `ChartStyle`.
 public struct ChartSize: Sendable {
-    public var width = 1200.0
-    public var height = 800.0
-    /// Pixel multiplier for PNG (2 for crisp slides).
-    public var scale = 1.0
+    /// Width in points; nil = the style's default.
+    public var width: Double?
+    /// Height in points; nil = the style's default.
+    public var height: Double?
+    /// Pixel multiplier for PNG (2 for crisp slides); nil = the style's default (1, 2 for slides, 4 for paper).
+    public var scale: Double?
+    public var style: ChartStyle = .screen
+    /// Axis-label font size in points (ticks, titles and legend follow); nil = from the style and size.
+    public var fontSize: Double?
+
     public init() {}
-    public init(width: Double, height: Double, scale: Double) { self.width = width; self.height = height; self.scale = scale }
+    public init(width: Double?, height: Double?, scale: Double?, style: ChartStyle = .screen, fontSize: Double? = nil) {
+        self.width = width; self.height = height; self.scale = scale; self.style = style; self.fontSize = fontSize
+    }
+
+    /// The same, with the style given by name (`screen`, `slides`, `paper`), as typed on the command line.
+    public init(width: Double?, height: Double?, scale: Double?, style name: String, fontSize: Double? = nil) throws {
+        guard let style = ChartStyle(rawValue: name.lowercased()) else {
+            throw GradLabError.usage("--style must be one of \(ChartStyle.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(name)')")
+        }
+        self.init(width: width, height: height, scale: scale, style: style, fontSize: fontSize)
+    }
+
+    /// Style names for help texts.
+    public static let styleNames = ChartStyle.allCases.map(\.rawValue)
+
+    /// The canvas for PNG/SVG: the given dimensions, a missing one from the style's aspect ratio.
+    public var resolved: (width: Double, height: Double, scale: Double) {
+        let d = style.defaultSize
+        let w = width ?? height.map { $0 * d.width / d.height } ?? d.width
+        let h = height ?? width.map { $0 * d.height / d.width } ?? d.height
+        return (w, h, scale ?? style.defaultScale)
+    }
 
     public func validate() throws {
-        try Check.positive(width, "--width")
-        try Check.positive(height, "--height")
-        try Check.positive(scale, "--scale")
-        guard width >= 300, height >= 200, width <= 10_000, height <= 10_000 else {
-            throw GradLabError.usage("--width and --height must be between 300×200 and 10000×10000 points (got \(Format.short(width))×\(Format.short(height)))")
+        let r = resolved
+        if let width { try Check.positive(width, "--width") }
+        if let height { try Check.positive(height, "--height") }
+        if let scale { try Check.positive(scale, "--scale") }
+        guard r.width >= 200, r.height >= 120, r.width <= 10_000, r.height <= 10_000 else {
+            throw GradLabError.usage("--width and --height must be between 200×120 and 10000×10000 points (got \(Format.short(r.width))×\(Format.short(r.height)))")
         }
-        guard scale <= 8 else { throw GradLabError.usage("--scale must be at most 8 (got \(Format.short(scale)))") }
+        guard r.scale <= 8 else { throw GradLabError.usage("--scale must be at most 8 (got \(Format.short(r.scale)))") }
+        if let f = fontSize {
+            guard f.isFinite, f >= 4, f <= 72 else {
+                throw GradLabError.usage("--font-size must be between 4 and 72 points (got \(Format.short(f)))")
+            }
+        }
     }
 
     public func figure(rows: Int = 1, cols: Int = 1) -> Figure {
-        Figure(rows: rows, cols: cols, width: width, height: height, scale: scale)
+        let r = resolved
+        let fig = Figure(rows: rows, cols: cols, width: r.width, height: r.height, scale: r.scale)
+        fig.style = style
+        fig.fontSize = fontSize
+        if width == nil && height == nil {
+            let page = style.defaultPDFSize
+            if page != style.defaultSize { fig.pdfPageSize = page }
+        }
+        return fig
     }
 }
 

@@ -103,7 +103,7 @@ public enum TrainCharts {
         let o = r.options
         ax.title = "\(cellName(o.cell)), \(taskName(o)), T = \(o.steps): where ∂L/∂W_{hh} comes from"
         ax.xLabel = "lag ℓ = t − k (steps between the loss and the use of W_{hh})"
-        ax.yLabel = "‖C_{ℓ}‖_{F}, the lag-ℓ part of ∂L/∂W_{hh} (log scale)"
+        ax.yLabel = "‖C_{ℓ}‖_{F} (log scale)"
         ax.yScale = .log10
         let positives = r.snapshots.flatMap(\.norms).filter { $0 > 0 && $0.isFinite }
         if let k = o.truncation, k < o.steps, let lo = positives.min(), let hi = positives.max() {
@@ -113,19 +113,18 @@ public enum TrainCharts {
             ax.vline(Double(k), label: "K = \(k)", color: .darkGray)
             ax.yRange = (lo / 2)...(hi * 3)
         }
-        let count = r.snapshots.count
+        let colors = Palette.sequential(r.snapshots.count)
         for (i, s) in r.snapshots.enumerated() {
             // Zero entries (e.g. lag T−1, which multiplies h_0 = 0) cannot be drawn on a log axis: left out.
             let pts = s.norms.enumerated().filter { $0.element > 0 && $0.element.isFinite }
             var label = "iteration \(s.iteration)"
-            if let c = s.cutOffShare { label += String(format: " (cut-off part: %.1f %% of ‖∂L/∂W_{hh}‖)", 100 * c) }
-            // Early snapshots light, late ones dark: time reads as colour.
-            let shade = count > 1 ? Double(i) / Double(count - 1) : 1
-            ax.plot(pts.map { Double($0.offset) }, pts.map(\.element), label: label,
-                    color: Color(hex: 0x9ECAE1).mixed(with: Color(hex: 0x08306B), shade), width: 2)
+            if let c = s.cutOffShare { label += String(format: " (cut off: %.1f %%)", 100 * c) }
+            // Early snapshots dark purple, late ones green: time reads as colour, and neighbours stay apart.
+            ax.plot(pts.map { Double($0.offset) }, pts.map(\.element), label: label, color: colors[i], width: 2)
         }
         ax.xRange = 0...Double(max(o.steps - 1, 1))
-        fig.addNote(o.summary + "; the contributions C_ℓ sum exactly to ∂L/∂W_hh (full BPTT on the held-out batch)")
+        fig.addNote(o.summary + "; C_ℓ is the lag-ℓ part of ∂L/∂W_hh, and the C_ℓ sum exactly to it (full BPTT on the held-out batch)"
+                    + (r.snapshots.contains { $0.cutOffShare != nil } ? "; cut off: the share of ‖∂L/∂W_hh‖ from lags ≥ K" : ""))
         return fig
     }
 
@@ -138,6 +137,7 @@ public enum TrainCharts {
         let o = b.options
         fig.title = "Gradient clipping: \(cellName(o.cell)) on the \(taskName(o)), T = \(o.steps), \(o.optimizer.rawValue) lr \(trainNumber(o.learningRate))"
         let left = fig[0, 0], right = fig[0, 1]
+        fig.sharedLegend = true        // both panels show the same two runs: one legend (the left one, with the baseline)
         left.title = "loss"
         left.xLabel = "iteration"
         left.yLabel = "\(lossName(b.lossKind)) (log scale)"
@@ -186,15 +186,14 @@ public enum TrainCharts {
         }
         var note = o.summary.replacingOccurrences(of: ", clip-norm \(o.clipNorm.map(trainNumber) ?? "")", with: "")
         note = note.replacingOccurrences(of: ", clip-value \(o.clipValue.map(trainNumber) ?? "")", with: "")
-        fig.addNote("both runs: " + note + "; same seed, same batches; curves leaving the top of a panel kept growing until NaN")
         func outcome(_ r: TrainResult) -> String {
             if let d = r.divergedAt {
                 let peak = r.records.map(\.loss).filter(\.isFinite).max() ?? .nan
-                return "\(r.label): diverged at iteration \(d) (loss reached \(TrainExperiment.lossText(peak)))"
+                return "\(r.label): NaN at iteration \(d) (loss reached \(TrainExperiment.lossText(peak)))"
             }
-            return "\(r.label): final held-out loss \(Format.fixed(r.finalEvalLoss, 4))"
+            return "\(r.label): final held-out loss \(TrainExperiment.lossText(r.finalEvalLoss))"
         }
-        fig.addNote(outcome(a) + "; " + outcome(b))
+        fig.addNote("both runs: " + note + ", same batches; " + outcome(a) + "; " + outcome(b))
         return fig
     }
 
@@ -212,7 +211,7 @@ public enum TrainCharts {
             let pts = s.points.filter { $0.cell == c }.sorted { $0.steps < $1.steps }
             ax.plot(pts.map { Double($0.steps) }, pts.map(\.finalLoss), label: cellName(c), width: 2.5, marker: .circle)
             for p in pts where p.diverged {
-                ax.annotate("diverged", x: Double(p.steps), y: s.baseline, alignment: .center, relativeSize: 0.85)
+                ax.annotate("diverged", x: Double(p.steps), y: s.baseline, alignment: .center, relativeSize: 0.85, nearPoint: true)
             }
         }
         ax.hline(s.baseline, label: s.baselineLabel)
@@ -228,19 +227,21 @@ public enum TrainCharts {
     // MARK: saving (the CLI does not import Charts)
 
     /// Writes whichever of the three run charts has a path; returns the paths written.
-    public static func save(_ r: TrainResult, loss: String?, gradNorm: String?, contributions: String?) throws -> [String] {
+    public static func save(_ r: TrainResult, loss: String?, gradNorm: String?, contributions: String?,
+                            size: ChartSize = ChartSize()) throws -> [String] {
         var written: [String] = []
-        if let p = loss { try FigureFile.save(lossFigure(r), to: p); written.append(p) }
-        if let p = gradNorm { try FigureFile.save(gradNormFigure(r), to: p); written.append(p) }
-        if let p = contributions { try FigureFile.save(contributionsFigure(r), to: p); written.append(p) }
+        if let p = loss { try FigureFile.save(lossFigure(r, size: size), to: p); written.append(p) }
+        if let p = gradNorm { try FigureFile.save(gradNormFigure(r, size: size), to: p); written.append(p) }
+        if let p = contributions { try FigureFile.save(contributionsFigure(r, size: size), to: p); written.append(p) }
         return written
     }
 
-    public static func saveClipping(unclipped a: TrainResult, clipped b: TrainResult, to path: String) throws {
-        try FigureFile.save(clippingFigure(unclipped: a, clipped: b), to: path)
+    public static func saveClipping(unclipped a: TrainResult, clipped b: TrainResult, to path: String,
+                                    size: ChartSize = ChartSize()) throws {
+        try FigureFile.save(clippingFigure(unclipped: a, clipped: b, size: size), to: path)
     }
 
-    public static func saveSweep(_ s: TrainSweepResult, to path: String) throws {
-        try FigureFile.save(sweepFigure(s), to: path)
+    public static func saveSweep(_ s: TrainSweepResult, to path: String, size: ChartSize = ChartSize()) throws {
+        try FigureFile.save(sweepFigure(s, size: size), to: path)
     }
 }

@@ -47,12 +47,22 @@ public enum WeightImport {
         try drive.validate()
         let real = OutputFile.source(path)
         guard FileManager.default.fileExists(atPath: real) else { throw GradLabError.noInput("file \(path) does not exist") }
-        guard let data = FileManager.default.contents(atPath: real) else { throw GradLabError.noInput("cannot read \(path)") }
-        let isZip = data.count >= 4 && data.prefix(4) == Data([0x50, 0x4B, 0x03, 0x04])
-        if path.lowercased().hasSuffix(".npz") || isZip {
-            return try fromStateDict(try Npz.parse(data, source: path), source: path, cell: cell, prefix: prefix, drive: drive)
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: real, isDirectory: &isDir), isDir.boolValue {
+            throw GradLabError.noInput("\(quoted(path)) is a folder, not a file")
         }
-        let m = try ModelFile.decode(data, source: path)
+        var magic = [UInt8](repeating: 0, count: 4)
+        let fd = open(real, O_RDONLY | O_CLOEXEC)
+        let got = fd >= 0 ? Glibc.read(fd, &magic, 4) : -1
+        if fd >= 0 { close(fd) }
+        let isZip = got == 4 && magic == [0x50, 0x4B, 0x03, 0x04]
+        if path.lowercased().hasSuffix(".npz") || isZip {
+            guard FileManager.default.isReadableFile(atPath: real) else { throw GradLabError.noInput("cannot read \(path)") }
+            // Only the arrays the import uses are decompressed (an unused 4 GiB array costs nothing).
+            let contents = try Npz.read(url: URL(fileURLWithPath: real), source: path, wanted: isUsed)
+            return try fromStateDict(contents.arrays, source: path, cell: cell, prefix: prefix, drive: drive, allNames: contents.names)
+        }
+        let m = try ModelFile.load(path)
         if let cell, cell != m.kind {
             throw GradLabError.usage("--cell \(cell.rawValue) contradicts \(path), which holds a \(m.kind.rawValue) model")
         }
@@ -61,12 +71,20 @@ public enum WeightImport {
         return Imported(model: stack, inputSource: "file", layerSummary: [summary(m.parameters)])
     }
 
+    /// Arrays `fromStateDict` reads (others in an .npz are skipped unread).
+    public static func isUsed(_ name: String) -> Bool {
+        name == "inputs" || name.hasSuffix(".inputs") || name.contains("_l")
+    }
+
+    /// Deepest layer index accepted from array names (`weight_hh_l9223372036854775807` must not become a depth).
+    public static let maxLayers = 1000
+
     static func summary(_ p: CellParameters) -> String { "\(p.kind.rawValue) \(p.inputSize)→\(p.hiddenSize)" }
 
     /// Maps PyTorch names (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, `_l1`, …) to layers.
     /// Biases are optional (`bias=False`); an optional array `inputs` (T×d) drives layer 0 instead of `drive`.
     public static func fromStateDict(_ arrays: [(name: String, array: NpyArray)], source: String, cell: CellKind?,
-                                     prefix: String?, drive: DriveOptions) throws -> Imported {
+                                     prefix: String?, drive: DriveOptions, allNames: [String]? = nil) throws -> Imported {
         func fail(_ s: String) -> GradLabError { GradLabError.data("\(source): \(s)") }
         let fields = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
         var byPrefix: [String: [Int: [String: NpyArray]]] = [:]
@@ -78,6 +96,10 @@ public enum WeightImport {
             }
             if name.contains("weight_hr_l") { throw fail("'\(name)': LSTMs with proj_size are not supported") }
             guard let (pfx, field, layer) = parseName(name, fields: fields) else { continue }
+            guard layer < maxLayers else {
+                throw fail("array \(quoted(name)) names layer \(layer): at most \(maxLayers) layers are supported")
+            }
+            guard byPrefix[pfx]?[layer]?[field] == nil else { throw fail("array \(quoted(name)) appears twice") }
             byPrefix[pfx, default: [:]][layer, default: [:]][field] = arr
         }
         let chosen: [Int: [String: NpyArray]]
@@ -88,7 +110,7 @@ public enum WeightImport {
             chosen = c
         } else {
             guard !byPrefix.isEmpty else {
-                throw fail("no PyTorch RNN weights found (expected arrays named weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0; found \(arrays.map(\.name).joined(separator: ", ")))")
+                throw fail("no PyTorch RNN weights found (expected arrays named weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0; found \((allNames ?? arrays.map(\.name)).prefix(20).map { quoted($0) }.joined(separator: ", ")))")
             }
             guard byPrefix.count == 1 else {
                 throw GradLabError.usage("\(source) holds several recurrent modules (\(byPrefix.keys.sorted().map { "'\($0)'" }.joined(separator: ", "))): choose one with --prefix")
@@ -106,6 +128,7 @@ public enum WeightImport {
                 throw fail("'\(name("weight_hh"))' must be 2-D (gates·n × n), got shape \(whh.shapeText)")
             }
             let n = whh.shape[1], rows = whh.shape[0]
+            guard n <= 4096 else { throw fail("layer \(l) has hidden size \(n): at most 4096 (larger state sizes do not fit this tool's dense n×n products)") }
             guard rows % n == 0, [1, 3, 4].contains(rows / n) else {
                 throw fail("'\(name("weight_hh"))' has shape \(whh.shapeText): rows must be n (RNN), 3n (GRU) or 4n (LSTM) for n = \(n)")
             }
@@ -121,7 +144,8 @@ public enum WeightImport {
                 kind = c
             }
             if let c = cell, c.gateCount != gates {
-                throw GradLabError.usage("--cell \(c.rawValue) contradicts \(source): layer \(l) has \(gates) gate block(s), i.e. \(kind.rawValue)")
+                let what = gates == 4 ? "an LSTM" : gates == 3 ? "a GRU" : "a plain RNN (use --cell tanh or --cell relu)"
+                throw GradLabError.usage("--cell \(c.rawValue) contradicts \(source): layer \(l) has \(gates) gate block(s) (weight_hh is \(gates)n × n), so it is \(what)")
             }
             if kind == .leaky {
                 throw GradLabError.usage("--cell leaky cannot be imported: PyTorch has no leak rates")
@@ -141,6 +165,7 @@ public enum WeightImport {
             let p = CellParameters(kind: kind, hiddenSize: n, inputSize: d, weightIH: wih.matrix!, weightHH: whh.matrix!,
                                    biasIH: try bias("bias_ih"), biasHH: try bias("bias_hh"))
             do { try p.validate() } catch { throw fail("layer \(l): \(error)") }
+            if let problem = WeightChecks.overflowProblem(p) { throw fail("layer \(l): \(problem)") }
             layers.append(p)
         }
         let d = layers[0].inputSize
@@ -150,6 +175,7 @@ public enum WeightImport {
             guard x.shape.count == 2, x.shape[1] == d, x.shape[0] > 0 else {
                 throw fail("'inputs' must have shape (T, \(d)) for input_size \(d), got \(x.shapeText)")
             }
+            guard x.shape[0] <= 1_000_000 else { throw fail("'inputs' has \(x.shape[0]) steps: at most 1,000,000") }
             guard x.values.allSatisfy(\.isFinite) else { throw fail("'inputs' contains NaN or infinity") }
             seq = (0..<x.shape[0]).map { Array(x.values[($0 * d)..<(($0 + 1) * d)]) }
             sourceName = "file"

@@ -80,6 +80,7 @@ public enum SpectrumExperiment {
         let cols = min(results.count, 3), rows = (results.count + cols - 1) / max(cols, 1)
         let fig = size.figure(rows: max(rows, 1), cols: max(cols, 1))
         fig.title = "How many directions survive: singular values of ∂h_{t}/∂h_{k} at several lags"
+        fig.sharedLegend = true        // the same lags in every panel: one legend
         for (i, r) in results.enumerated() {
             let ax = fig[i / cols, i % cols]
             ax.title = r.label
@@ -192,6 +193,7 @@ public enum LyapunovExperiment {
         fig.title = iid ? "Lyapunov spectrum of products of i.i.d. Gaussian matrices vs Newman's formula"
                         : "Lyapunov exponents: the per-step growth rates of 1, 2, 3 … directions"
         let spec = fig[0, 0], conv = fig[0, 1]
+        fig.sharedLegend = !iid        // both panels: one line per model, same labels
         spec.title = "Lyapunov spectrum"
         spec.xLabel = "index i"
         spec.yLabel = "λ_{i} (nats per step)"

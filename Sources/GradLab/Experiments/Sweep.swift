@@ -13,7 +13,7 @@ public struct GainRange: Sendable, Equatable {
     public init(parsing text: String, flag: String = "--gain") throws {
         func number(_ s: Substring) throws -> Double {
             guard let v = Double(s.trimmingCharacters(in: .whitespaces)), v.isFinite else {
-                throw GradLabError.usage("\(flag): '\(s)' is not a number (expected start:stop:step like 0.5:2.0:0.05, or a list 0.5,1,2)")
+                throw GradLabError.usage("\(flag): \(quoted(String(s))) is not a number (expected start:stop:step like 0.5:2.0:0.05, or a list 0.5,1,2)")
             }
             return v
         }
@@ -23,13 +23,17 @@ public struct GainRange: Sendable, Equatable {
             guard step > 0 else { throw GradLabError.usage("\(flag): the step must be positive (got \(step))") }
             guard b >= a else { throw GradLabError.usage("\(flag): stop \(b) is below start \(a)") }
             // Count from the rounded ratio so 0.5:2.0:0.05 gives exactly 31 gains; each is a + i·step (no drift).
-            let count = Int(((b - a) / step + 1e-9).rounded(.down)) + 1
-            guard count <= 10_000 else { throw GradLabError.usage("\(flag): \(count) gains is too many (at most 10,000)") }
+            // The count is checked as a Double before it becomes an Int: (1e300 − 1e-300)/1e-300 is +∞.
+            let exactCount = ((b - a) / step + 1e-9).rounded(.down) + 1
+            guard exactCount.isFinite, exactCount <= 10_000 else {
+                throw GradLabError.usage("\(flag): \(exactCount.isFinite ? Format.magnitude(exactCount, 0) : "more than 10^308") gains is too many (at most 10,000)")
+            }
+            let count = Int(exactCount)
             values = (0..<count).map { a + Double($0) * step }
         } else if parts.count == 1 {
             values = try text.split(separator: ",").map(number)
         } else {
-            throw GradLabError.usage("\(flag) must look like start:stop:step (e.g. 0.5:2.0:0.05) or a comma list (got '\(text)')")
+            throw GradLabError.usage("\(flag) must look like start:stop:step (e.g. 0.5:2.0:0.05) or a comma list (got \(quoted(text)))")
         }
         guard !values.isEmpty else { throw GradLabError.usage("\(flag) must name at least one gain") }
         guard values.allSatisfy({ $0 > 0 }) else { throw GradLabError.usage("\(flag): gains must be positive") }

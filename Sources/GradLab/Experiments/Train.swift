@@ -167,13 +167,9 @@ public enum TrainExperiment {
     }
 
     /// Trains a freshly initialised network on freshly generated batches; evaluates on a fixed held-out batch.
+    /// Single-threaded, and no BLAS or libm on the way (see `BPTT`): every number is the same on every CPU.
     public static func run(_ o: TrainOptions, label: String? = nil, progress: Progress? = nil) throws -> TrainResult {
         try o.validate()
-        // The per-step products are small (batch × n times n × 4n): OpenBLAS threads only add spinning and
-        // yielding there, and training runs side by side in sweeps. One thread, restored afterwards.
-        let savedThreads = BLAS.threads
-        BLAS.threads = 1
-        defer { BLAS.threads = savedThreads }
         retainFreedMemory()
         let task = o.makeTask()
         var net = RNN.initialized(kind: o.cell, input: task.inputSize, hidden: o.hidden, output: task.outputSize, seed: o.seed,
@@ -207,10 +203,10 @@ public enum TrainExperiment {
                 var share: Double? = nil
                 if let k = o.truncation, k < c.count {
                     let cut = c[k...].dropFirst().reduce(c[k], +)
-                    let total = full.gradient.weightHH.frobeniusNorm
-                    share = total > 0 ? cut.frobeniusNorm / total : 0
+                    let total = DetLinear.frobeniusNorm(full.gradient.weightHH)
+                    share = total > 0 ? DetLinear.frobeniusNorm(cut) / total : 0
                 }
-                result.snapshots.append(ContributionSnapshot(iteration: it, norms: c.map(\.frobeniusNorm), cutOffShare: share))
+                result.snapshots.append(ContributionSnapshot(iteration: it, norms: c.map(DetLinear.frobeniusNorm), cutOffShare: share))
             }
             var g = bptt.gradient.flat
             let (before, after) = clipping.apply(to: &g)

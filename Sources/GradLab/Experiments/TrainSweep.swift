@@ -75,11 +75,8 @@ public enum TrainSweep {
         let lock = NSLock()
         var finished = 0
         let start = DispatchTime.now().uptimeNanoseconds
-        // Parallel over runs, one BLAS thread each: small products gain nothing from threads, and runs are
-        // independent, so the numbers are the same as a serial sweep.
-        let savedThreads = BLAS.threads
-        if o.jobs > 1 { BLAS.threads = 1 }
-        defer { BLAS.threads = savedThreads }
+        // Parallel over runs, each single-threaded: runs are independent, so the numbers are the same as a
+        // serial sweep.
         let next = Counter()
         let workers = min(o.jobs, jobs.count)
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
@@ -141,10 +138,11 @@ public enum TrainSweep {
     }
 
     public static func csv(_ r: TrainSweepResult) -> String {
-        var lines = ["cell,steps,final_loss,best_loss,diverged,seconds,baseline"]
+        // No wall-clock column: the same sweep gives the same bytes (timings go to the terminal only).
+        var lines = ["cell,steps,final_loss,best_loss,diverged,baseline"]
         for p in r.points {
             lines.append("\(p.cell.rawValue),\(p.steps),\(Format.exact(p.finalLoss)),\(Format.exact(p.bestLoss)),\(p.diverged ? 1 : 0),"
-                         + "\(Format.exact(p.seconds)),\(Format.exact(r.baseline))")
+                         + "\(Format.exact(r.baseline))")
         }
         return lines.joined(separator: "\n") + "\n"
     }

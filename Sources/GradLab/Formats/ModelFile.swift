@@ -42,6 +42,7 @@ public enum ModelFile {
 
     /// Parses and validates; every error is one line naming `source` and the problem.
     public static func decode(_ data: Data, source: String) throws -> Model {
+        try Budget.active().check(CostModel.jsonModelFile(bytes: data.count), origin: .file(source))
         let p: Payload
         do {
             p = try JSONDecoder().decode(Payload.self, from: data)
@@ -51,10 +52,10 @@ public enum ModelFile {
             throw GradLabError.data("\(source): not valid JSON")
         }
         guard p.format == format else {
-            throw GradLabError.data("\(source): format is \"\(p.format)\", expected \"\(format)\"")
+            throw GradLabError.data("\(source): format is \(quoted(p.format, quote: "\"")), expected \"\(format)\"")
         }
         guard let kind = CellKind(rawValue: p.cell) else {
-            throw GradLabError.data("\(source): unknown cell \"\(p.cell)\" (expected one of \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw GradLabError.data("\(source): unknown cell \(quoted(p.cell, quote: "\"")) (expected one of \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         func matrix(_ rows: [[Double]], _ name: String, cols: Int) throws -> Matrix {
             if rows.isEmpty { return Matrix(rows: 0, cols: cols) }
@@ -69,12 +70,17 @@ public enum ModelFile {
                                     skipLength: p.skip)
         let model = Model(parameters: params, h0: p.h0, c0: p.c0, inputs: p.inputs)
         do { try model.validate() } catch { throw GradLabError.data("\(source): \(error)") }
+        if let problem = WeightChecks.overflowProblem(params) { throw GradLabError.data("\(source): \(problem)") }
         return model
     }
 
     public static func load(_ given: String) throws -> Model {
         let path = OutputFile.source(given)
         guard FileManager.default.fileExists(atPath: path) else { throw GradLabError.noInput("model file \(given) does not exist") }
+        // JSON parsing holds several times the file's size: refuse a file that cannot fit before reading it.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber {
+            try Budget.active().check(CostModel.jsonModelFile(bytes: size.intValue), origin: .file(given))
+        }
         guard let data = FileManager.default.contents(atPath: path) else { throw GradLabError.noInput("cannot read model file \(given)") }
         return try decode(data, source: given)
     }

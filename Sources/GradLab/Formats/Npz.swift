@@ -26,57 +26,171 @@ public struct NpyArray: Sendable, Equatable {
 /// Reader for NumPy's `.npy` (format versions 1, 2, 3) and `.npz` (a zip of `.npy` files, stored or deflated
 /// as written by `np.savez` / `np.savez_compressed`). Supported dtypes: float64 and float32, either byte order,
 /// C or Fortran order. Every failure is a one-line `GradLabError.data` naming the file (and array).
+///
+/// Hostile files are refused before memory is committed: the header's shape is multiplied out with
+/// overflow checks, its size goes through the cost model (`Budget`), and data is converted as it streams
+/// in (no second copy of the raw bytes), so a small file declaring 2^61 elements costs nothing.
 public enum Npy {
     static let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
+    /// Header text longer than this is not a NumPy header (NumPy writes under 200 bytes; 64 KiB is generous).
+    static let maxHeaderLength = 65_536
 
     /// Parses one `.npy` image. `source` names it in errors (e.g. "model.npz: weight_hh_l0").
     public static func parse(_ data: Data, source: String) throws -> NpyArray {
-        let bytes = [UInt8](data)
-        func fail(_ s: String) -> GradLabError { GradLabError.data("\(source): \(s)") }
-        guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw fail("not a .npy array (bad magic bytes)") }
-        let major = bytes[6]
-        let headerStart: Int, headerLength: Int
-        switch major {
-        case 1:
-            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
-            headerStart = 10
-        case 2, 3:
-            guard bytes.count >= 12 else { throw fail("truncated .npy header") }
-            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
-            headerStart = 12
-        default:
-            throw fail("unsupported .npy format version \(major).\(bytes[7])")
-        }
-        guard headerStart + headerLength <= bytes.count else { throw fail("truncated .npy header") }
-        // v1/v2 headers are latin-1, v3 UTF-8; the keys and values we read are ASCII either way.
-        let header = String(decoding: bytes[headerStart..<(headerStart + headerLength)], as: UTF8.self)
-        let dict = try parseHeader(header, fail: fail)
+        var reader = Reader(source: source)
+        try reader.feed(data)
+        return try reader.finish()
+    }
 
-        let (littleEndian, size) = try dtype(dict.descr, fail: fail)
-        let count = dict.shape.reduce(1, *)
-        let offset = headerStart + headerLength
-        let needed = count * size
-        guard bytes.count - offset >= needed else {
-            throw fail("truncated array data: shape \(shapeText(dict.shape)) needs \(needed) bytes, file has \(bytes.count - offset)")
+    /// The parts of a header the reader needs, with the element count multiplied out safely.
+    public struct Declared: Sendable, Equatable {
+        public var shape: [Int]
+        public var count: Int
+        public var itemSize: Int
+        public var littleEndian: Bool
+        public var fortranOrder: Bool
+        public var descr: String
+        /// Bytes of data the header promises.
+        public var dataBytes: Int
+    }
+
+    /// Incremental `.npy` parser: header first (checked by `admit` before anything is allocated), then data
+    /// converted chunk by chunk.
+    struct Reader {
+        let source: String
+        /// Called once the header is parsed, before the values are allocated.
+        var admit: (Declared) throws -> Void = { _ in }
+        private var pending: [UInt8] = []
+        private(set) var declared: Declared?
+        private var values: [Double] = []
+        private var filled = 0
+        private var received = 0
+
+        init(source: String, admit: @escaping (Declared) throws -> Void = { _ in }) {
+            self.source = source
+            self.admit = admit
         }
-        var values = [Double](repeating: 0, count: count)
-        bytes.withUnsafeBufferPointer { buf in
-            let base = buf.baseAddress! + offset
-            for i in 0..<count {
-                let p = base + i * size
-                if size == 8 {
-                    var u: UInt64 = 0
-                    for b in 0..<8 { u |= UInt64(p[b]) << (8 * UInt64(b)) }
-                    values[i] = Double(bitPattern: littleEndian ? u : u.byteSwapped)
-                } else {
-                    var u: UInt32 = 0
-                    for b in 0..<4 { u |= UInt32(p[b]) << (8 * UInt32(b)) }
-                    values[i] = Double(Float(bitPattern: littleEndian ? u : u.byteSwapped))
-                }
+
+        func fail(_ s: String) -> GradLabError { GradLabError.data("\(source): \(s)") }
+
+        mutating func feed(_ chunk: Data) throws {
+            if declared == nil {
+                pending.append(contentsOf: chunk)
+                guard let (d, headerEnd) = try parseHeaderIfComplete() else { return }
+                try admit(d)
+                declared = d
+                values = [Double](repeating: 0, count: d.count)
+                let rest = Array(pending[headerEnd...])
+                pending = []
+                try consume(rest[...])
+            } else {
+                try consume([UInt8](chunk)[...])
             }
         }
-        if dict.fortranOrder && dict.shape.count > 1 { values = fortranToC(values, shape: dict.shape) }
-        return NpyArray(shape: dict.shape, values: values, dtype: dict.descr)
+
+        /// nil while the header is incomplete.
+        private mutating func parseHeaderIfComplete() throws -> (Declared, Int)? {
+            let bytes = pending
+            if bytes.count >= 6 && Array(bytes[0..<6]) != Npy.magic { throw fail("not a .npy array (bad magic bytes)") }
+            guard bytes.count >= 10 else { return nil }
+            let major = bytes[6]
+            let headerStart: Int, headerLength: Int
+            switch major {
+            case 1:
+                headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+                headerStart = 10
+            case 2, 3:
+                guard bytes.count >= 12 else { return nil }
+                headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
+                headerStart = 12
+            default:
+                throw fail("unsupported .npy format version \(major).\(bytes[7])")
+            }
+            guard headerLength <= Npy.maxHeaderLength else { throw fail("malformed .npy header: \(headerLength) bytes long") }
+            guard headerStart + headerLength <= bytes.count else { return nil }
+            // v1/v2 headers are latin-1, v3 UTF-8; the keys and values we read are ASCII either way.
+            let header = String(decoding: bytes[headerStart..<(headerStart + headerLength)], as: UTF8.self)
+            let dict = try Npy.parseHeader(header, fail: fail)
+            let (littleEndian, size) = try Npy.dtype(dict.descr, fail: fail)
+            var count = 1
+            for dim in dict.shape {
+                let (c, overflow) = count.multipliedReportingOverflow(by: dim)
+                guard !overflow else { throw fail("shape \(Npy.shapeText(dict.shape)) has more elements than a 64-bit count can hold") }
+                count = c
+            }
+            let (bytesNeeded, overflow) = count.multipliedReportingOverflow(by: size)
+            guard !overflow else { throw fail("shape \(Npy.shapeText(dict.shape)) declares more bytes than a 64-bit size can hold") }
+            let d = Declared(shape: dict.shape, count: count, itemSize: size, littleEndian: littleEndian,
+                             fortranOrder: dict.fortranOrder, descr: dict.descr, dataBytes: bytesNeeded)
+            return (d, headerStart + headerLength)
+        }
+
+        private mutating func consume(_ chunk: ArraySlice<UInt8>) throws {
+            guard let d = declared else { return }
+            received += chunk.count
+            guard received <= d.dataBytes else {
+                throw fail("holds more data than its shape \(Npy.shapeText(d.shape)) declares (\(d.dataBytes) bytes)")
+            }
+            var input = chunk
+            if !pending.isEmpty {
+                let need = d.itemSize - pending.count
+                pending += input.prefix(need)
+                input = input.dropFirst(need)
+                guard pending.count == d.itemSize else { return }
+                values[filled] = Npy.decode(pending[...], size: d.itemSize, little: d.littleEndian)
+                filled += 1
+                pending = []
+            }
+            let whole = input.count / d.itemSize
+            if whole > 0 {
+                input.withUnsafeBufferPointer { buf in
+                    values.withUnsafeMutableBufferPointer { out in
+                        for i in 0..<whole {
+                            let p = buf.baseAddress! + i * d.itemSize
+                            if d.itemSize == 8 {
+                                var u: UInt64 = 0
+                                for b in 0..<8 { u |= UInt64(p[b]) << (8 * UInt64(b)) }
+                                out[filled + i] = Double(bitPattern: d.littleEndian ? u : u.byteSwapped)
+                            } else {
+                                var u: UInt32 = 0
+                                for b in 0..<4 { u |= UInt32(p[b]) << (8 * UInt32(b)) }
+                                out[filled + i] = Double(Float(bitPattern: d.littleEndian ? u : u.byteSwapped))
+                            }
+                        }
+                    }
+                }
+                filled += whole
+            }
+            pending = Array(input.dropFirst(whole * d.itemSize))
+        }
+
+        mutating func finish() throws -> NpyArray {
+            guard let d = declared else {
+                if pending.count < 6 || (pending.count >= 6 && Array(pending[0..<6]) != Npy.magic) {
+                    throw fail("not a .npy array (bad magic bytes)")
+                }
+                throw fail("truncated .npy header")
+            }
+            guard filled == d.count else {
+                throw fail("truncated array data: shape \(Npy.shapeText(d.shape)) needs \(d.dataBytes) bytes, file has \(received)")
+            }
+            var v = values
+            values = []
+            if d.fortranOrder && d.shape.count > 1 { v = Npy.fortranToC(v, shape: d.shape) }
+            return NpyArray(shape: d.shape, values: v, dtype: d.descr)
+        }
+    }
+
+    static func decode(_ p: ArraySlice<UInt8>, size: Int, little: Bool) -> Double {
+        let b = Array(p)
+        if size == 8 {
+            var u: UInt64 = 0
+            for i in 0..<8 { u |= UInt64(b[i]) << (8 * UInt64(i)) }
+            return Double(bitPattern: little ? u : u.byteSwapped)
+        }
+        var u: UInt32 = 0
+        for i in 0..<4 { u |= UInt32(b[i]) << (8 * UInt32(i)) }
+        return Double(Float(bitPattern: little ? u : u.byteSwapped))
     }
 
     static func shapeText(_ s: [Int]) -> String { NpyArray(shape: s, values: []).shapeText }
@@ -131,9 +245,10 @@ public enum Npy {
             let t = part.trimmingCharacters(in: .whitespaces)
             if t.isEmpty { continue }
             guard let v = Int(t.hasSuffix("L") ? String(t.dropLast()) : t), v >= 0 else {
-                throw fail("malformed .npy header: bad shape entry '\(t)'")
+                throw fail("malformed .npy header: bad shape entry \(quoted(t))")
             }
             shape.append(v)
+            guard shape.count <= 64 else { throw fail("malformed .npy header: more than 64 dimensions") }
         }
         return Header(descr: descr, fortranOrder: fortran, shape: shape)
     }
@@ -162,35 +277,103 @@ public enum Npy {
 
 /// `.npz` archives: name → array (names without the ".npy" suffix, in archive order).
 public enum Npz {
+    /// What an archive holds: the arrays that were read, and the names of every `.npy` member.
+    public struct Contents {
+        public var arrays: [(name: String, array: NpyArray)]
+        public var names: [String]
+    }
+
     /// Reads every `.npy` member. `source` names the file in errors.
     public static func parse(_ data: Data, source: String) throws -> [(name: String, array: NpyArray)] {
+        try read(data, source: source).arrays
+    }
+
+    /// Reads the `.npy` members whose name `wanted` accepts (the others are listed, not decompressed).
+    /// Refuses, naming the array: duplicate names, a CRC32 that does not match the data, a declared shape
+    /// whose size overflows or exceeds the memory budget (checked before anything is allocated).
+    ///
+    /// The bytes are read through a file: ZIPFoundation's in-memory archive traps on central directories that
+    /// point past the end of the data (found by the fuzz target), its file-backed archive reports them.
+    public static func read(_ data: Data, source: String, wanted: (String) -> Bool = { _ in true }) throws -> Contents {
+        let tmp = NSTemporaryDirectory() + "gradlab-npz-\(getpid())-\(UUID().uuidString).npz"
+        let token = Cleanup.register(tmp)
+        defer { unlink(tmp); Cleanup.unregister(token) }
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw GradLabError.cannotCreate("cannot create a temporary file in \(quoted(NSTemporaryDirectory())) (TMPDIR)")
+        }
+        let written = data.withUnsafeBytes { buf in buf.count == 0 ? 0 : Glibc.write(fd, buf.baseAddress!, buf.count) }
+        close(fd)
+        guard written == data.count else {
+            throw GradLabError.cannotCreate("cannot write a temporary file in \(quoted(NSTemporaryDirectory())) (TMPDIR)")
+        }
+        return try read(url: URL(fileURLWithPath: tmp), source: source, wanted: wanted)
+    }
+
+    /// `read(_:source:wanted:)` for a file on disk (what the CLI uses).
+    public static func read(url: URL, source: String, wanted: (String) -> Bool = { _ in true }) throws -> Contents {
         let archive: Archive
         do {
-            archive = try Archive(data: data, accessMode: .read)
+            archive = try Archive(url: url, accessMode: .read)
         } catch {
             throw GradLabError.data("\(source): not a readable .npz (zip) archive: truncated or corrupt")
         }
+        let budget = try Budget.active()
+        let size = ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? NSNumber)?.doubleValue ?? 0
+        var committed = CostEstimate([.init("the file itself", bytes: size, advice: "use a smaller file")])
         var out: [(String, NpyArray)] = []
+        var names: [String] = []
+        var seen = Set<String>()
         for entry in archive where entry.type == .file {
             let path = entry.path
             guard path.hasSuffix(".npy") else { continue }
             let name = String(path.dropLast(4))
-            var bytes = Data()
-            do {
-                _ = try archive.extract(entry, skipCRC32: false) { bytes.append($0) }
-            } catch {
-                throw GradLabError.data("\(source): array '\(name)' cannot be read (truncated or corrupt archive)")
+            guard seen.insert(name).inserted else {
+                throw GradLabError.data("\(source): array \(quoted(name)) appears twice in the archive")
             }
-            out.append((name, try Npy.parse(bytes, source: "\(source): \(name)")))
+            names.append(name)
+            guard wanted(name) else { continue }
+            let label = "\(source): \(name)"
+            var reader = Npy.Reader(source: label) { d in
+                let cost = CostModel.npyArray(name: name, elements: Double(d.count), itemSize: d.itemSize, fortran: d.fortranOrder)
+                do { try budget.check(committed + cost, origin: .file(source)) } catch {
+                    throw GradLabError.data("\(source): array \(quoted(name)) declares shape \(Npy.shapeText(d.shape)) (\(Budget.bytesText(cost.bytes)) once read), over the memory limit of \(Budget.bytesText(budget.maxBytes)); GRADLAB_MAX_MEMORY sets it")
+                }
+                committed += cost
+            }
+            let crc: CRC32
+            do {
+                crc = try archive.extract(entry, skipCRC32: false) { try reader.feed($0) }
+            } catch let e as GradLabError {
+                throw e
+            } catch {
+                throw GradLabError.data("\(source): array \(quoted(name)) cannot be read (truncated or corrupt archive)")
+            }
+            guard crc == entry.checksum else {
+                throw GradLabError.data("\(source): array \(quoted(name)) is corrupt (its CRC32 does not match the data)")
+            }
+            out.append((name, try reader.finish()))
         }
-        guard !out.isEmpty else { throw GradLabError.data("\(source): the archive holds no .npy arrays") }
-        return out
+        guard !names.isEmpty else { throw GradLabError.data("\(source): the archive holds no .npy arrays") }
+        return Contents(arrays: out, names: names)
     }
 
     public static func load(_ given: String) throws -> [(name: String, array: NpyArray)] {
         let path = OutputFile.source(given)
         guard FileManager.default.fileExists(atPath: path) else { throw GradLabError.noInput("file \(given) does not exist") }
+        guard FileManager.default.isReadableFile(atPath: path) else { throw GradLabError.noInput("cannot read \(given)") }
+        return try read(url: URL(fileURLWithPath: path), source: given).arrays
+    }
+
+    /// The bytes of an input file, its size checked against the budget first.
+    public static func readFile(_ given: String) throws -> Data {
+        let path = OutputFile.source(given)
+        guard FileManager.default.fileExists(atPath: path) else { throw GradLabError.noInput("file \(given) does not exist") }
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber {
+            try Budget.active().check(CostEstimate([.init("the file itself", bytes: size.doubleValue, advice: "use a smaller file")]),
+                                      origin: .file(given))
+        }
         guard let data = FileManager.default.contents(atPath: path) else { throw GradLabError.noInput("cannot read \(given)") }
-        return try parse(data, source: given)
+        return data
     }
 }

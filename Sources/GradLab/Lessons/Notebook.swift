@@ -38,12 +38,17 @@ public struct Notebook {
     public let path: String
     public let lines: [String]
     public let blocks: [Block]
+    /// The line ending of the file ("\r\n" for a lesson saved with Windows line endings), kept on rewrite.
+    public let lineEnding: String
 
     /// Parses a lesson; errors name the file and line.
     public init(path: String, text: String) throws {
         self.path = path
-        var lines = text.components(separatedBy: "\n")
+        // CRLF lessons: "\r\n" is one Character in Swift, so splitting on "\n" alone would leave the whole
+        // file as one line (and its blocks would never run). Both endings split; the file's own is kept.
+        var lines = Notebook.splitLines(text)
         if lines.last == "" { lines.removeLast() }
+        lineEnding = text.contains("\r\n") ? "\r\n" : "\n"
         self.lines = lines
         var blocks: [Block] = []
         var i = 0
@@ -85,6 +90,11 @@ public struct Notebook {
         self.blocks = blocks
     }
 
+    /// Lines of `text`, split at "\n" and "\r\n".
+    public static func splitLines(_ text: String) -> [String] {
+        text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
+    }
+
     static func fence(_ trimmed: String) -> String? {
         for ch in ["`", "~"] where trimmed.hasPrefix(String(repeating: ch, count: 3)) {
             return String(trimmed.prefix { String($0) == ch })
@@ -114,11 +124,14 @@ public struct Notebook {
             var args = c.arguments
             if args.first == "gradlab" { args.removeFirst() }
             guard let sub = args.first else { throw GradLabError.data("\(path):\(c.line): empty command") }
-            if forbidden.contains(sub) { throw GradLabError.data("\(path):\(c.line): '\(sub)' cannot run inside a lesson") }
+            if forbidden.contains(sub) { throw GradLabError.data("\(path):\(c.line): \(quoted(sub)) cannot run inside a lesson") }
+            if let h = args.first(where: { ["--help", "-h", "--version", "--experimental-dump-help", "--generate-completion-script"].contains($0) }) {
+                throw GradLabError.data("\(path):\(c.line): '\(h)' cannot run inside a lesson (it prints help, not results)")
+            }
             for a in args {
                 let value = a.contains("=") && a.hasPrefix("--") ? String(a.split(separator: "=", maxSplits: 1).last ?? "") : a
                 if value.hasPrefix("/") || value.split(separator: "/").contains("..") {
-                    throw GradLabError.data("\(path):\(c.line): path '\(value)' is not allowed: lessons may only use relative paths inside plots/")
+                    throw GradLabError.data("\(path):\(c.line): path \(quoted(value)) is not allowed: lessons may only use relative paths inside plots/")
                 }
             }
         }
@@ -190,8 +203,14 @@ public struct NotebookRunner {
         }
         let display = relative(URL(fileURLWithPath: lessonPath).standardizedFileURL)
         let nb = try Notebook(path: display, text: String(decoding: data, as: UTF8.self))
-        let staging = FileManager.default.temporaryDirectory.appendingPathComponent("gradlab-notebook-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        let staging = try NotebookRunner.temporaryFolder()
+        var tokens: [Int?] = [Cleanup.register(staging.path, directory: true)]
+        var succeeded = false
+        defer {
+            // A failed lesson leaves no staging folder behind; a successful one is removed by run/check.
+            if !succeeded { try? FileManager.default.removeItem(at: staging) }
+            for t in tokens { Cleanup.unregister(t) }
+        }
         let plots = root.appendingPathComponent("plots")
         let savedSandbox = OutputFile.sandbox, savedReproducible = RunContext.reproducible
         RunContext.reproducible = true
@@ -201,7 +220,11 @@ public struct NotebookRunner {
             OutputFile.sandbox = savedSandbox
             throw GradLabError.noInput("cannot enter the repository folder \(root.path)")
         }
+        // While the lesson runs, stderr is captured: a crash inside a command reports itself here instead.
+        let reportFD = dup(STDERR_FILENO)
         defer {
+            Cleanup.setCrashReport(nil)
+            if reportFD >= 0 { close(reportFD) }
             OutputFile.sandbox = savedSandbox
             RunContext.reproducible = savedReproducible
             _ = FileManager.default.changeCurrentDirectoryPath(savedDir)
@@ -214,6 +237,20 @@ public struct NotebookRunner {
             var written: [String] = []
             for cmd in block.commands {
                 OutputFile.resetLog()
+                let shown = String(cmd.arguments.joined(separator: " ").prefix(80))
+                Cleanup.setCrashReport("gradlab: \(display):\(cmd.line) (block at line \(block.line)): `\(shown)` crashed; this is a bug in gradlab, nothing was written\n",
+                                       fd: reportFD >= 0 ? reportFD : STDERR_FILENO)
+                defer {
+                    // Staged files and their folders go too if a later command crashes.
+                    for w in OutputFile.log {
+                        guard let staged = try? OutputFile.destination(w) else { continue }
+                        var dir = URL(fileURLWithPath: staged).deletingLastPathComponent()
+                        var dirs: [String] = []
+                        while dir.path.count > staging.path.count { dirs.append(dir.path); dir.deleteLastPathComponent() }
+                        for d in dirs.reversed() { tokens.append(Cleanup.register(d, directory: true)) }
+                        tokens.append(Cleanup.register(staged))
+                    }
+                }
                 do {
                     printed += try StandardOutput.capture { try execute(cmd.arguments) }
                 } catch let e as GradLabError {
@@ -240,7 +277,8 @@ public struct NotebookRunner {
             if cursor < nb.lines.count && !nb.lines[cursor].trimmingCharacters(in: .whitespaces).isEmpty { out.append("") }
         }
         out += nb.lines[cursor...]
-        return Outcome(text: out.joined(separator: "\n") + "\n", files: files, staging: staging)
+        succeeded = true
+        return Outcome(text: out.joined(separator: nb.lineEnding) + nb.lineEnding, files: files, staging: staging)
     }
 
     func section(printed: String, files: [String], lessonDir: URL) -> [String] {
@@ -270,27 +308,47 @@ public struct NotebookRunner {
         return (Array(repeating: "..", count: a.count - i) + b[i...]).joined(separator: "/")
     }
 
-    /// Runs the lesson and, when every block succeeded, commits its files to plots/ and rewrites it.
+    /// Runs the lesson and, when every block succeeded, commits its files to plots/ and rewrites it — all of
+    /// them or none (each file is checked to stay inside plots/, symlinks resolved, before any is replaced).
     public func run(_ lessonPath: String) throws -> Outcome {
         let o = try stage(lessonPath)
-        defer { try? FileManager.default.removeItem(at: o.staging) }
+        let token = Cleanup.register(o.staging.path, directory: true)
+        defer { try? FileManager.default.removeItem(at: o.staging); Cleanup.unregister(token) }
+        let plots = root.appendingPathComponent("plots")
+        var files: [(data: Data, path: String)] = []
         for f in o.files {
-            let src = o.staging.appendingPathComponent(f)
-            try OutputFile.write(try Data(contentsOf: src), to: root.appendingPathComponent(f).path)
+            let target = root.appendingPathComponent(f).path
+            _ = try OutputFile.relativeInside(plots, target)
+            guard let d = FileManager.default.contents(atPath: o.staging.appendingPathComponent(f).path) else {
+                throw GradLabError.cannotCreate("cannot read the staged \(quoted(f))")
+            }
+            files.append((d, target))
         }
-        try OutputFile.write(o.text, to: lessonPath)
+        files.append((Data(o.text.utf8), lessonPath))
+        try OutputFile.writeAll(files)
         return o
+    }
+
+    /// A fresh folder under TMPDIR; an unwritable TMPDIR is a one-line `.cannotCreate` (exit 73).
+    static func temporaryFolder() throws -> URL {
+        let base = FileManager.default.temporaryDirectory
+        let dir = base.appendingPathComponent("gradlab-notebook-\(UUID().uuidString)")
+        guard mkdir(dir.path, 0o700) == 0 else {
+            throw GradLabError.cannotCreate("cannot create a temporary folder in \(quoted(base.path)) (TMPDIR): \(String(cString: strerror(errno)))")
+        }
+        return dir
     }
 
     /// Re-runs the lesson and lists what differs from the committed lesson and files (empty: up to date).
     public func check(_ lessonPath: String) throws -> [String] {
         let o = try stage(lessonPath)
-        defer { try? FileManager.default.removeItem(at: o.staging) }
+        let token = Cleanup.register(o.staging.path, directory: true)
+        defer { try? FileManager.default.removeItem(at: o.staging); Cleanup.unregister(token) }
         var problems: [String] = []
         let display = relative(URL(fileURLWithPath: lessonPath).standardizedFileURL)
         let current = String(decoding: FileManager.default.contents(atPath: lessonPath) ?? Data(), as: UTF8.self)
         if current != o.text {
-            let a = current.components(separatedBy: "\n"), b = o.text.components(separatedBy: "\n")
+            let a = Notebook.splitLines(current), b = Notebook.splitLines(o.text)
             let line = zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(a.count, b.count)
             let block = (try? Notebook(path: display, text: o.text))?.blocks.last { $0.line <= line + 1 }?.line
             let which = block.map { " (block at line \($0))" } ?? ""
@@ -315,9 +373,10 @@ public enum StandardOutput {
     public static func capture(_ body: () throws -> Void) throws -> String {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("gradlab-stdout-\(UUID().uuidString)")
         guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
-            throw GradLabError.cannotCreate("cannot create a temporary file in \(FileManager.default.temporaryDirectory.path)")
+            throw GradLabError.cannotCreate("cannot create a temporary file in \(quoted(FileManager.default.temporaryDirectory.path)) (TMPDIR)")
         }
-        defer { try? FileManager.default.removeItem(at: tmp) }
+        let token = Cleanup.register(tmp.path)
+        defer { try? FileManager.default.removeItem(at: tmp); Cleanup.unregister(token) }
         let handle = try FileHandle(forWritingTo: tmp)
         fflush(stdout)
         fflush(stderr)

@@ -8,6 +8,7 @@ public final class TrainProgressBar {
     private var drawn = false
     private var smoothed: Double?
     private var lastEval: Double?
+    private let start = DispatchTime.now().uptimeNanoseconds
 
     /// `enabled` is further restricted to terminals: pass true to allow a bar.
     public init(label: String, enabled: Bool = true) {
@@ -29,14 +30,17 @@ public final class TrainProgressBar {
         let pct = total > 0 ? 100 * iteration / total : 100
         let evalText = lastEval.map { String(format: "  held-out %.4f", $0) } ?? ""
         let lossText = smoothed.map { String(format: "%.4f", $0) } ?? "nan"
-        FileHandle.standardError.write(Data("\r\u{1B}[2K\(label) [\(bar)] \(pct)% \(iteration)/\(total)  avg loss \(lossText)\(evalText)".utf8))
+        let elapsed = Double(now - start) / 1e9
+        let eta = iteration > 0 && iteration < total
+            ? "  ~\(Budget.durationText(elapsed * Double(total - iteration) / Double(iteration))) left" : ""
+        Console.writeError("\r\u{1B}[2K\(label) [\(bar)] \(pct)% \(iteration)/\(total)  avg loss \(lossText)\(evalText)\(eta)")
         drawn = true
     }
 
     /// Ends the bar's line (only if one was drawn).
     public func finish() {
         guard drawn else { return }
-        FileHandle.standardError.write(Data("\n".utf8))
+        Console.writeError("\n")
         drawn = false
     }
 }

@@ -1,0 +1,81 @@
+import Foundation
+import Dynamics
+
+/// The cost of each command from its options (pure functions: the CLI, the lesson runner and a server call
+/// the same ones), and of analysing models read from files.
+public extension CostModel {
+    /// The layer of one random model of `o` for cell `kind`.
+    static func layer(_ o: CurvesOptions, _ kind: CellKind) -> Layer {
+        Layer(kind: kind, hidden: o.hidden, input: o.input, steps: o.steps, skip: o.skipLength)
+    }
+
+    /// The layer a model (from a file, or built) describes.
+    static func layer(_ m: Model) -> Layer {
+        Layer(kind: m.kind, hidden: m.parameters.hiddenSize, input: m.parameters.inputSize, steps: m.inputs.count,
+              skip: m.parameters.skipLength ?? 1)
+    }
+
+    /// Random models of `curves`-like commands: one per cell (× gains); all are held at once.
+    static func randomModels(_ o: CurvesOptions, each: (Layer) -> CostEstimate) -> CostEstimate {
+        guard o.modelPaths.isEmpty else { return CostEstimate() }
+        var e = CostEstimate()
+        let perCell = Double(max(1, o.gains.count))
+        for k in o.cells { e += each(layer(o, k)).times(perCell) }
+        return e
+    }
+
+    static func curves(_ o: CurvesOptions) -> CostEstimate { randomModels(o) { curves($0) } }
+    static func heatmap(_ o: CurvesOptions) -> CostEstimate { randomModels(o) { heatmap($0) } }
+    static func spectrum(_ o: CurvesOptions, lags: Int, fullState: Bool) -> CostEstimate {
+        randomModels(o) { spectrum($0, lags: lags, fullState: fullState) }
+    }
+    static func lyapunov(_ o: CurvesOptions, count: Int?) -> CostEstimate { randomModels(o) { lyapunov($0, count: count) } }
+
+    static func sweep(_ o: SweepOptions) -> CostEstimate {
+        sweep(cells: o.cells, hidden: o.hidden, input: o.input, steps: o.steps, gains: o.gains.values.count,
+              seeds: o.seeds, jobs: o.effectiveJobs)
+    }
+
+    /// One training run (`runs` = 2 for --compare-clipping).
+    static func training(_ o: TrainOptions, runs: Int = 1) -> CostEstimate {
+        let (d, out) = o.task == .adding ? (2, 1) : (o.symbols + 2, o.symbols)
+        return training(cell: o.cell, hidden: o.hidden, input: d, output: out, steps: o.steps, batch: o.batchSize,
+                        iterations: o.iterations, evalEvery: o.evalEvery, evalSize: o.evalSize, snapshots: o.snapshots, runs: runs)
+    }
+
+    /// Every (cell, length) run of a training sweep, `jobs` at once.
+    static func trainingSweep(_ s: TrainSweepOptions) -> CostEstimate {
+        var e = CostEstimate()
+        for c in s.cells {
+            for t in s.lengths {
+                var o = s.base
+                o.cell = c; o.steps = t
+                let (d, out) = o.task == .adding ? (2, 1) : (o.symbols + 2, o.symbols)
+                e += training(cell: c, hidden: o.hidden, input: d, output: out, steps: t, batch: o.batchSize, iterations: o.iterations,
+                              evalEvery: o.evalEvery, evalSize: o.evalSize, snapshots: o.snapshots)
+            }
+        }
+        // Memory: only `jobs` runs are alive at once; the largest stands for them.
+        let largest = e.parts.map(\.bytes).max() ?? 0
+        return CostEstimate(e.parts.map { .init($0.name, bytes: 0, operations: $0.operations, advice: $0.advice) })
+            + CostEstimate([.init("\(s.jobs) training run(s) in flight", bytes: largest * Double(s.jobs), advice: "lower --jobs, --batch, --steps or --hidden")])
+    }
+
+    /// `import`: every layer's curves and `exponents` Lyapunov exponents, and the gradient through depth
+    /// (each layer's products against every lag).
+    static func importAnalysis(_ m: StackedModel, exponents: Int) -> CostEstimate {
+        var e = CostEstimate()
+        let t = m.inputs.count
+        for p in m.layers {
+            let l = Layer(kind: p.kind, hidden: p.hiddenSize, input: p.inputSize, steps: t, skip: p.skipLength ?? 1)
+            e += curves(l) + lyapunov(l, count: exponents)
+        }
+        let depth = Double(m.layers.count)
+        if depth > 1, let top = m.layers.last {
+            let l = Layer(kind: top.kind, hidden: top.hiddenSize, input: top.inputSize, steps: t)
+            e += CostEstimate([products(l, count: Double(t) * depth, name: "the gradient through \(m.layers.count) layers",
+                                        advice: "lower --steps")])
+        }
+        return e
+    }
+}
