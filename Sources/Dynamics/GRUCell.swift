@@ -42,7 +42,7 @@ public struct GRUCell: RecurrentCell {
         let n = parameters.hiddenSize, p = parameters
         if a.count != 4 * n { a = [Double](repeating: 0, count: 4 * n) }
         var xi = Array(p.biasIH)
-        if p.inputSize > 0 { BLAS.gemv(p.weightIH, x, into: &xi, beta: 1) }
+        if p.inputSize > 0 { DetLinear.gemv(p.weightIH, x, into: &xi, accumulate: true) }
         let hh = Affine.recurrentPart(p, state: h)
         var next = [Double](repeating: 0, count: n)
         for k in 0..<n {

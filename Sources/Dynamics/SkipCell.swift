@@ -40,7 +40,7 @@ public struct SkipCell: RecurrentCell {
     public func step(state: [Double], input: [Double], preactivation a: inout [Double]) -> [Double] {
         let n = parameters.hiddenSize
         Affine.preactivation(parameters, state: state, input: input, into: &a)
-        BLAS.gemv(skipWeight, Array(state[((skip - 1) * n)..<(skip * n)]), into: &a, beta: 1)
+        DetLinear.gemv(skipWeight, Array(state[((skip - 1) * n)..<(skip * n)]), into: &a, accumulate: true)
         return a.map(activation.value) + state[0..<((skip - 1) * n)]
     }
 

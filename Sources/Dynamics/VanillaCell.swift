@@ -42,14 +42,16 @@ enum Affine {
         let rows = p.weightHH.rows
         if a.count != rows { a = [Double](repeating: 0, count: rows) }
         for i in 0..<rows { a[i] = p.biasIH[i] + p.biasHH[i] }
-        if p.inputSize > 0 { BLAS.gemv(p.weightIH, x, into: &a, beta: 1) }
-        BLAS.gemv(p.weightHH, Array(h.prefix(p.hiddenSize)), into: &a, beta: 1)
+        // DetLinear, not BLAS: a chaotic trajectory (tanh at gain 3) amplifies a last-bit difference between
+        // BLAS kernels into a visibly different curve (issue 11).
+        if p.inputSize > 0 { DetLinear.gemv(p.weightIH, x, into: &a, accumulate: true) }
+        h.withUnsafeBufferPointer { DetLinear.gemv(p.weightHH, UnsafeBufferPointer(rebasing: $0.prefix(p.hiddenSize)), into: &a, accumulate: true) }
     }
 
     /// Only the recurrent part W_hh h + b_hh (the GRU needs it separately for its n gate).
     static func recurrentPart(_ p: CellParameters, state h: [Double]) -> [Double] {
         var r = p.biasHH
-        BLAS.gemv(p.weightHH, Array(h.prefix(p.hiddenSize)), into: &r, beta: 1)
+        h.withUnsafeBufferPointer { DetLinear.gemv(p.weightHH, UnsafeBufferPointer(rebasing: $0.prefix(p.hiddenSize)), into: &r, accumulate: true) }
         return r
     }
 

@@ -227,4 +227,53 @@ final class BPTTTests: XCTestCase {
             XCTAssertLessThan(Vector.norm(x), 1e-2, "\(kind)")
         }
     }
+
+    // MARK: determinism (issue 11)
+
+    /// Loss and every gradient entry, bit for bit, for each cell (odd sizes, so the kernel's edge tiles run).
+    func fingerprint(_ kind: CellKind) -> [UInt64] {
+        let rnn = net(kind, d: 3, n: 13, m: 3)
+        let bt = batch(.crossEntropy, steps: 9, b: 5, lossSteps: [4, 9])
+        let r = BPTT.gradient(rnn, bt, options: BPTTOptions(truncation: 6, recordLagContributions: true))
+        return [r.loss.bitPattern] + r.gradient.flat.map(\.bitPattern) + r.lagContributionNorms.map(\.bitPattern)
+    }
+
+    func testGradientsAreBitIdenticalOnBothKernelPaths() {
+        defer { DetLinear.setPath("avx") }
+        for kind in Self.allKinds {
+            DetLinear.setPath("generic")
+            let generic = fingerprint(kind)
+            DetLinear.setPath("avx")
+            XCTAssertEqual(fingerprint(kind), generic, "\(kind): the AVX and generic kernels must give the same bits")
+        }
+    }
+
+    /// Pinned values: a change of summation order, of an elementary function or of the initialisation shows
+    /// here (and would make runs differ from those on other machines and in the lessons).
+    func testPinnedLossesAndGradientNorms() {
+        let pinned: [CellKind: (loss: UInt64, norm: UInt64)] = [
+            .sigmoid: (0x3fefae96f214f7a2, 0x4009b5e263c9f40f), .tanh: (0x3feb7040b2c2a841, 0x400d7ecfb98e236a),
+            .relu: (0x3ff189867e1534c0, 0x4000bf48fa090894), .linear: (0x3fdb000bd5a7e18d, 0x4020a5d198958606),
+            .irnn: (0x3f9b00c67c9a7dd0, 0x3ffb83edec6eaaca), .lstm: (0x3fce0f2ccf898dcc, 0x3ff86b382365129a),
+            .gru: (0x3febf9c4ad121f95, 0x4005269b94f0c372), .leaky: (0x3fd4babea82dc090, 0x400265cdb5c4a907),
+        ]
+        for kind in Self.allKinds {
+            var rnn = RNN.initialized(kind: kind, input: 2, hidden: 7, output: 1, seed: 42)
+            var rng = SeededRNG(seed: 43)
+            let bt = AddingProblem(steps: 12).batch(size: 6, rng: &rng)
+            var opt = Adam(learningRate: 0.01)
+            var loss = 0.0, norm = 0.0
+            for _ in 0..<5 {
+                let r = BPTT.gradient(rnn, bt)
+                var g = r.gradient.flat
+                loss = r.loss
+                norm = GradientClipping.norm(1).apply(to: &g).before
+                var theta = rnn.flat
+                opt.step(parameters: &theta, gradient: g)
+                rnn.setFlat(theta)
+            }
+            XCTAssertEqual(loss.bitPattern, pinned[kind]?.loss, "\(kind): loss \(loss)")
+            XCTAssertEqual(norm.bitPattern, pinned[kind]?.norm, "\(kind): ‖g‖ \(norm)")
+        }
+    }
 }

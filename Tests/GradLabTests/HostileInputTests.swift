@@ -322,6 +322,34 @@ final class HostileInputTests: XCTestCase {
         try refuse(["notebook", "run", lesson], code: 65, mentions: "needs ~", env: env, leaves: ["repo", "outside", "tmpdir"])
     }
 
+    /// A crash inside a block (here a SIGSEGV delivered while the block runs, as a bad access would raise it)
+    /// is reported on the real stderr as one line naming lesson and block — stderr is being captured then —
+    /// and leaves no temporary folder or output behind.
+    func testACrashInsideALessonBlockIsReported() throws {
+        let lesson = try repo("# L\n\n```gradlab\nsweep --hidden 64 --steps 2000 --seeds 50 --csv plots/s.csv\n```\n")
+        let tmpdir = tmp + "/tmpdir"
+        try FileManager.default.createDirectory(atPath: tmpdir, withIntermediateDirectories: true)
+        let p = Process()
+        p.executableURL = CLITests.binary
+        p.arguments = ["notebook", "run", lesson]
+        p.environment = ProcessInfo.processInfo.environment.merging(["TMPDIR": tmpdir]) { $1 }
+        let err = Pipe()
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = err
+        try p.run()
+        usleep(1_000_000)
+        kill(p.processIdentifier, SIGSEGV)
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .exit, text)
+        XCTAssertEqual(p.terminationStatus, 70, text)
+        XCTAssertEqual(text.split(separator: "\n").count, 1, text)
+        XCTAssertTrue(text.hasPrefix("gradlab: notebooks-md/l.md:4 (block at line 3): `sweep"), text)
+        XCTAssertTrue(text.contains("crashed"), text)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmpdir), [], "no temporary folder may be left")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmp + "/repo/plots"), [])
+    }
+
     func testCRLFLessonsRunTheirBlocks() throws {
         let lesson = try repo("# L\n\n```gradlab\ncurves --cells tanh --hidden 4 --steps 5 --csv plots/c.csv\n```\n", lineEnding: "\r\n")
         let r = try run(["notebook", "run", lesson])

@@ -37,7 +37,15 @@ public enum Npy {
 
     /// Parses one `.npy` image. `source` names it in errors (e.g. "model.npz: weight_hh_l0").
     public static func parse(_ data: Data, source: String) throws -> NpyArray {
-        var reader = Reader(source: source)
+        let budget = try Budget.active()
+        var reader = Reader(source: source) { d in
+            // All the data is here: a shape promising more is truncated, whatever it declares.
+            guard d.dataBytes <= data.count else {
+                throw GradLabError.data("\(source): truncated array data: shape \(Npy.shapeText(d.shape)) needs \(d.dataBytes) bytes, file has fewer")
+            }
+            try budget.check(CostModel.npyArray(name: source, elements: Double(d.count), itemSize: d.itemSize, fortran: d.fortranOrder),
+                             origin: .file(source))
+        }
         try reader.feed(data)
         return try reader.finish()
     }

@@ -204,7 +204,9 @@ public struct NotebookRunner {
         let display = relative(URL(fileURLWithPath: lessonPath).standardizedFileURL)
         let nb = try Notebook(path: display, text: String(decoding: data, as: UTF8.self))
         let staging = try NotebookRunner.temporaryFolder()
-        var tokens: [Int?] = [Cleanup.register(staging.path, directory: true)]
+        // Registered for removal if the process is interrupted or crashes (folders after their contents).
+        var tokens: [Int?] = [Cleanup.register(staging.path, directory: true),
+                              Cleanup.register(staging.appendingPathComponent("plots").path, directory: true)]
         var succeeded = false
         defer {
             // A failed lesson leaves no staging folder behind; a successful one is removed by run/check.

@@ -53,6 +53,45 @@ public enum DetLinear {
         }
     }
 
+    /// y ← (accumulate ? y : 0) + A·x, each y_i = ((y_i + A[i,0]·x₀) + A[i,1]·x₁) + … in order. Four rows at a
+    /// time (independent sums, so the CPU overlaps them); no BLAS, so the same bits on every CPU.
+    public static func gemv(_ a: Matrix, _ x: UnsafeBufferPointer<Double>, into y: inout [Double], accumulate: Bool = false) {
+        precondition(x.count >= a.cols && y.count == a.rows, "gemv: \(a.rows)×\(a.cols) · \(x.count) → \(y.count)")
+        let m = a.rows, k = a.cols
+        a.data.withUnsafeBufferPointer { pa in
+            y.withUnsafeMutableBufferPointer { py in
+                guard let w = pa.baseAddress, let xs = x.baseAddress else {
+                    if !accumulate { for i in 0..<m { py[i] = 0 } }
+                    return
+                }
+                var i = 0
+                while i + 4 <= m {
+                    let r0 = w + i * k, r1 = r0 + k, r2 = r1 + k, r3 = r2 + k
+                    var s0 = accumulate ? py[i] : 0, s1 = accumulate ? py[i + 1] : 0
+                    var s2 = accumulate ? py[i + 2] : 0, s3 = accumulate ? py[i + 3] : 0
+                    for p in 0..<k {
+                        let v = xs[p]
+                        s0 = s0 + r0[p] * v; s1 = s1 + r1[p] * v; s2 = s2 + r2[p] * v; s3 = s3 + r3[p] * v
+                    }
+                    py[i] = s0; py[i + 1] = s1; py[i + 2] = s2; py[i + 3] = s3
+                    i += 4
+                }
+                while i < m {
+                    let r = w + i * k
+                    var s = accumulate ? py[i] : 0
+                    for p in 0..<k { s = s + r[p] * xs[p] }
+                    py[i] = s
+                    i += 1
+                }
+            }
+        }
+    }
+
+    /// y ← (accumulate ? y : 0) + A·x (see the pointer form).
+    public static func gemv(_ a: Matrix, _ x: [Double], into y: inout [Double], accumulate: Bool = false) {
+        x.withUnsafeBufferPointer { gemv(a, $0, into: &y, accumulate: accumulate) }
+    }
+
     /// A · B.
     public static func multiply(_ a: Matrix, _ b: Matrix, transA: Bool = false, transB: Bool = false) -> Matrix {
         var c = Matrix(rows: transA ? a.cols : a.rows, cols: transB ? b.rows : b.cols)
