@@ -212,10 +212,24 @@ public enum CostModel {
                                    operations: l.t * 2 * l.gates * l.n * (l.n + l.d + 8), advice: "lower --steps or --hidden")])
     }
 
-    /// One backward sweep of Jacobian products over `products` steps: P ← P·J (s³ each) with norms.
-    static func products(_ l: Layer, count: Double, name: String, advice: String) -> CostEstimate.Part {
+    /// Operations of one structured product (see Dynamics/JacobianKernels.swift): P·J for a backward sweep,
+    /// J·P (only the h_k columns) for a heatmap's forward sweeps.
+    static func productOperations(_ l: Layer, forward: Bool) -> Double {
+        let n = l.n
+        switch l.kind {
+        case .lstm: return forward ? 4 * n * n * n : 8 * n * n * n      // (2n×n)·(n×n), (2n×2n)·(2n×n)
+        case .skip: return 4 * n * n * n + 2 * l.stateSize * n            // two n×n×n products, block moves
+        default: return 2 * n * n * n + 4 * n * n
+        }
+    }
+
+    /// Jacobian products over `count` steps with their certified norms: Lanczos steps (a few passes over P per
+    /// lag) and, at short lags, block iterations or an SVD (≈ 12 s³), counted as 40 s² per product plus one
+    /// SVD per 50 products.
+    static func products(_ l: Layer, count: Double, name: String, advice: String, forward: Bool = false) -> CostEstimate.Part {
         let s = l.stateSize
-        return .init(name, bytes: 6 * s * s * double, operations: count * (2 * s * s * s + 40 * s * s), advice: advice)
+        return .init(name, bytes: 6 * s * s * double,
+                     operations: count * (productOperations(l, forward: forward) + 40 * s * s + 12 * s * s * s / 50), advice: advice)
     }
 
     /// `curves` (and `bench --only`, `carousel` panels, `import` layers): model, trajectory, products at every
@@ -231,7 +245,8 @@ public enum CostModel {
     /// `heatmap`: products for every pair k ≤ t (T²/2 of them), and the T×T grid.
     public static func heatmap(_ l: Layer) -> CostEstimate {
         model(l) + trajectory(l) + CostEstimate([
-            products(l, count: l.t * (l.t + 1) / 2, name: "the \(l.steps)²/2 Jacobian products of every pair", advice: "lower --steps or --hidden"),
+            products(l, count: l.t * (l.t + 1) / 2, name: "the \(l.steps)²/2 Jacobian products of every pair", advice: "lower --steps or --hidden",
+                     forward: true),
             .init("the pair grid (\(l.steps)×\(l.steps))", bytes: l.t * (l.t + 1) / 2 * double * 2 + l.t * arrayOverhead,
                   advice: "lower --steps"),
         ])
