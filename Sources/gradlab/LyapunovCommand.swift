@@ -8,14 +8,18 @@ struct LyapunovCommand: ParsableCommand {
         commandName: "lyapunov",
         abstract: "Lyapunov exponents of the linearised dynamics (QR method): the asymptotic slopes of the curves.",
         discussion: """
-        λ₁ is the rate (nats per step; ÷ ln 10 for decades) at which ‖∂h_t/∂h_k‖ grows or decays at long lags;
-        λ₁ + … + λ_m is the growth rate of m-dimensional volumes. With --iid, the step matrices are i.i.d.
-        N(0, 1/n) instead and the result is compared with Newman's formula. Examples:
-          gradlab lyapunov --cells tanh,lstm --hidden 64 --steps 2000 --out lyapunov.png
+        λ₁ is the rate (nats per step; ÷ ln 10 for decades) at which ‖∂h_t/∂h_k‖
+        grows or decays at long lags; λ₁ + … + λ_m is the growth rate of
+        m-dimensional volumes. With --iid, the step matrices are i.i.d. N(0, 1/n)
+        instead and the result is compared with Newman's formula.
+
+        Examples:
+          gradlab lyapunov --cells tanh,lstm --hidden 64 --steps 2000 \\
+            --out lyapunov.png
           gradlab lyapunov --iid --hidden 64 --steps 10000
         """)
 
-    @Option(help: ArgumentHelp("Comma-separated cells: \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "list"))
+    @Option(name: [.customLong("cells"), .customLong("cell")], help: ArgumentHelp("Comma-separated cells: \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "list"))
     var cells = CellList(argument: "tanh,lstm,gru")!
     @OptionGroup var model: ModelOptions
     @Option(parsing: .unconditional, help: "How many top exponents (default: all).") var count: Int?

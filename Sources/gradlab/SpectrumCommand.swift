@@ -10,12 +10,16 @@ struct SpectrumCommand: ParsableCommand {
         commandName: "spectrum",
         abstract: "All singular values of ∂h_t/∂h_k at chosen lags: how many directions survive.",
         discussion: """
-        The norm of ∂h_t/∂h_k is only its largest singular value; the rest say how many independent directions
-        a gradient can still travel along after t − k steps. Example:
-          gradlab spectrum --cells tanh,lstm --hidden 64 --steps 200 --lags 1,10,50,200 --out spectrum.png
+        The norm of ∂h_t/∂h_k is only its largest singular value; the rest say how
+        many independent directions a gradient can still travel along after t − k
+        steps.
+
+        Example:
+          gradlab spectrum --cells tanh,lstm --hidden 64 --steps 200 \\
+            --lags 1,10,50,200 --out spectrum.png
         """)
 
-    @Option(help: ArgumentHelp("Comma-separated cells: \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "list"))
+    @Option(name: [.customLong("cells"), .customLong("cell")], help: ArgumentHelp("Comma-separated cells: \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "list"))
     var cells = CellList(argument: "tanh,lstm")!
     @OptionGroup var model: ModelOptions
     @Option(help: ArgumentHelp("Comma-separated lags t − k (default: 1, 10, 0.3·T, T).", valueName: "list")) var lags: String?
