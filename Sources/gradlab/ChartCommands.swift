@@ -12,6 +12,7 @@ struct CompareCommand: ParsableCommand {
     var activations = "sigmoid,tanh,relu"
     @Option(parsing: .unconditional, help: "Draw a ∈ [−range, range].") var range = 5.0
     @Option(help: ArgumentHelp("Chart file: .png, .svg or .pdf.", valueName: "file")) var out: String?
+    @Option(help: ArgumentHelp("Chart title (replaces the built-in one).", valueName: "text")) var title: String?
     @OptionGroup var chart: ChartOptions
 
     func run() throws {
@@ -30,7 +31,7 @@ struct CompareCommand: ParsableCommand {
         if let out { try FigureFile.check(out) }
         print(ActivationCharts.table(acts))
         if let out {
-            try FigureFile.save(ActivationCharts.figure(acts, range: range, size: chart.size), to: out)
+            try FigureFile.save(ActivationCharts.figure(acts, range: range, size: chart.size), to: out, title: title)
             print("wrote \(out)")
         }
     }
@@ -49,6 +50,7 @@ struct HeatmapCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Chart file: .png, .svg or .pdf.", valueName: "file")) var out: String?
     @Option(help: ArgumentHelp("Write the grid as CSV (t, k, log10 norm).", valueName: "file")) var csv: String?
     @Option(help: ArgumentHelp("Write the grid as JSON (row t holds k = 0…t; −∞ as null).", valueName: "file")) var json: String?
+    @Option(help: ArgumentHelp("Chart title (replaces the built-in one).", valueName: "text")) var title: String?
     @OptionGroup var chart: ChartOptions
 
     func run() throws {
@@ -92,7 +94,7 @@ struct HeatmapCommand: ParsableCommand {
         }
         if let out {
             let label = modelPath == nil ? "\(m.kind.rawValue) RNN (n = \(m.parameters.hiddenSize), gain \(Format.short(o.gain)))" : m.kind.rawValue
-            try FigureFile.save(HeatmapChart.figure(grid, label: label, size: chart.size), to: out)
+            try FigureFile.save(HeatmapChart.figure(grid, label: label, size: chart.size), to: out, title: title)
             print("wrote \(out)")
         }
     }
@@ -132,6 +134,7 @@ struct CarouselCommand: ParsableCommand {
     @OptionGroup var model: BaseModelOptions
     @Option(help: ArgumentHelp("Chart file: .png, .svg or .pdf.", valueName: "file")) var out: String?
     @Option(help: ArgumentHelp("Write the curves as CSV.", valueName: "file")) var csv: String?
+    @Option(help: ArgumentHelp("Chart title (replaces the built-in one).", valueName: "text")) var title: String?
     @OptionGroup var chart: ChartOptions
 
     func run() throws {
@@ -171,7 +174,7 @@ struct CarouselCommand: ParsableCommand {
         if let csv { try OutputFile.write(CurvesExperiment.csv(results), to: csv); print("wrote \(csv)") }
         if let out {
             let titles = forgetBiases.values.map { "forget-gate bias \(Format.short($0)) (resting f ≈ \(Format.fixed(1 / (1 + exp(-$0)), 2)))" }
-            try FigureFile.save(CurveCharts.lstmPathsFigure(results, titles: titles, size: chart.size), to: out)
+            try FigureFile.save(CurveCharts.lstmPathsFigure(results, titles: titles, size: chart.size), to: out, title: title)
             print("wrote \(out)")
         }
     }

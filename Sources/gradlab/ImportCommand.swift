@@ -40,6 +40,7 @@ struct ImportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write the analysis as JSON.", valueName: "file")) var json: String?
     @Option(help: ArgumentHelp("Write each layer, with the inputs it was driven by, as gradlab.model/1 ('{cell}' or -l0… before the extension).", valueName: "file"))
     var saveModel: String?
+    @Option(help: ArgumentHelp("Chart title (replaces the built-in one).", valueName: "text")) var title: String?
     @OptionGroup var chart: ChartOptions
 
     func run() throws {
@@ -81,6 +82,6 @@ struct ImportCommand: ParsableCommand {
         if let csv { try OutputFile.write(CurvesExperiment.csv(report.layers), to: csv); print("wrote \(csv)") }
         if let gridCsv { try OutputFile.write(ImportExperiment.gridCSV(report), to: gridCsv); print("wrote \(gridCsv)") }
         if let json { try OutputFile.write(try ImportExperiment.json(report), to: json); print("wrote \(json)") }
-        if let out { try FigureFile.save(ImportExperiment.figure(report, size: chart.size), to: out); print("wrote \(out)") }
+        if let out { try FigureFile.save(ImportExperiment.figure(report, size: chart.size), to: out, title: title); print("wrote \(out)") }
     }
 }

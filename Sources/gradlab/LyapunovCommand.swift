@@ -29,6 +29,7 @@ struct LyapunovCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Chart file: .png, .svg or .pdf.", valueName: "file")) var out: String?
     @Option(help: ArgumentHelp("Write the exponents as CSV.", valueName: "file")) var csv: String?
     @Option(help: ArgumentHelp("Write the exponents as JSON.", valueName: "file")) var json: String?
+    @Option(help: ArgumentHelp("Chart title (replaces the built-in one).", valueName: "text")) var title: String?
     @OptionGroup var chart: ChartOptions
 
     func run() throws {
@@ -59,6 +60,6 @@ struct LyapunovCommand: ParsableCommand {
         print(LyapunovExperiment.table(results))
         if let csv { try OutputFile.write(LyapunovExperiment.csv(results), to: csv); print("wrote \(csv)") }
         if let json { try OutputFile.write(try LyapunovExperiment.json(results), to: json); print("wrote \(json)") }
-        if let out { try FigureFile.save(LyapunovExperiment.figure(results, size: chart.size), to: out); print("wrote \(out)") }
+        if let out { try FigureFile.save(LyapunovExperiment.figure(results, size: chart.size), to: out, title: title); print("wrote \(out)") }
     }
 }

@@ -28,6 +28,7 @@ struct SpectrumCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Chart file: .png, .svg or .pdf.", valueName: "file")) var out: String?
     @Option(help: ArgumentHelp("Write every singular value as CSV.", valueName: "file")) var csv: String?
     @Option(help: ArgumentHelp("Write the spectra as JSON.", valueName: "file")) var json: String?
+    @Option(help: ArgumentHelp("Chart title (replaces the built-in one).", valueName: "text")) var title: String?
     @OptionGroup var chart: ChartOptions
 
     func run() throws {
@@ -61,6 +62,6 @@ struct SpectrumCommand: ParsableCommand {
         print(SpectrumExperiment.table(results))
         if let csv { try OutputFile.write(SpectrumExperiment.csv(results), to: csv); print("wrote \(csv)") }
         if let json { try OutputFile.write(try SpectrumExperiment.json(results, options: o), to: json); print("wrote \(json)") }
-        if let out { try FigureFile.save(SpectrumExperiment.figure(results, size: chart.size), to: out); print("wrote \(out)") }
+        if let out { try FigureFile.save(SpectrumExperiment.figure(results, size: chart.size), to: out, title: title); print("wrote \(out)") }
     }
 }

@@ -37,6 +37,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Chart file: .png, .svg or .pdf.", valueName: "file")) var out: String?
     @Option(help: ArgumentHelp("Write mean/std/min/max per cell and gain as CSV.", valueName: "file")) var csv: String?
     @Option(help: ArgumentHelp("Write every point, the statistics and the edges as JSON.", valueName: "file")) var json: String?
+    @Option(help: ArgumentHelp("Chart title (replaces the built-in one).", valueName: "text")) var title: String?
     @OptionGroup var chart: ChartOptions
 
     func run() throws {
@@ -62,7 +63,7 @@ struct SweepCommand: ParsableCommand {
         if let json { try OutputFile.write(try SweepExperiment.json(result), to: json); print("wrote \(json)") }
         if let out {
             let fig = SweepExperiment.figure(result, decades: units == .decades, size: chart.size)
-            try FigureFile.save(fig, to: out)
+            try FigureFile.save(fig, to: out, title: title)
             print("wrote \(out)")
         }
     }
@@ -97,7 +98,8 @@ final class SweepProgressBar: @unchecked Sendable {
         let width = 30
         let filled = Int(Double(width) * f)
         let elapsed = Double(now - start) / 1e9
-        let eta = f > 0 && f < 1 ? ", ~\(Budget.durationText(elapsed * (1 - f) / f)) left" : ""
+        let remaining = f > 0 ? elapsed * (1 - f) / f : .infinity
+        let eta = f > 0 && f < 1 ? (remaining < 1 ? ", <1 s left" : ", ~\(Budget.durationText(remaining)) left") : ""
         let text = "\r\u{1B}[2K\(label) [\(String(repeating: "█", count: filled))\(String(repeating: "·", count: width - filled))] \(Int(100 * f))%"
             + (detail.isEmpty ? "" : " \(detail)") + "  \(Format.fixed(elapsed, 1)) s\(eta)"
         Console.writeError(text)
@@ -106,7 +108,7 @@ final class SweepProgressBar: @unchecked Sendable {
 
     /// Clears the bar's line so a line of ordinary output can be printed; the next update redraws it.
     func clearLine() {
-        if drawn { Console.writeError("\r\u{1B}[2K"); last = 0 }
+        if drawn { Console.writeError("\r\u{1B}[2K"); last = 0; drawn = false }
     }
 
     func finish() {

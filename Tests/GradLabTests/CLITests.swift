@@ -212,6 +212,25 @@ final class CLITests: XCTestCase {
         try assertUsageError(["train-sweep", "--cells", "tanh,skip"], mentions: "skip cannot be trained")
     }
 
+    /// `--title` replaces the built-in title on every chart command that has one.
+    func testTitleOnEveryChartCommand() throws {
+        let runs: [[String]] = [["compare"], ["heatmap", "--steps", "8", "--hidden", "4"], ["carousel", "--steps", "8", "--hidden", "4"],
+                                ["spectrum", "--cells", "tanh", "--steps", "8", "--hidden", "4"],
+                                ["lyapunov", "--cells", "tanh", "--steps", "20", "--hidden", "4"],
+                                ["sweep", "--cells", "linear", "--gain", "0.5,1", "--seeds", "1", "--steps", "20", "--hidden", "4"],
+                                ["curves", "--cells", "tanh", "--steps", "8", "--hidden", "4"]]
+        // Text is drawn as glyph outlines (no text in the SVG): the same chart with and without the title differs.
+        for args in runs {
+            let r = try Self.run(args + ["--title", "Slide seven", "--out", tmp + "/t.png"])
+            XCTAssertEqual(r.status, 0, "\(args): \(r.stderr)")
+            XCTAssertEqual(try Self.run(args + ["--out", tmp + "/u.png"]).status, 0)
+            XCTAssertEqual(try Self.run(args + ["--out", tmp + "/v.png"]).status, 0)
+            let t = try Data(contentsOf: URL(fileURLWithPath: tmp + "/t.png")), u = try Data(contentsOf: URL(fileURLWithPath: tmp + "/u.png"))
+            XCTAssertEqual(u, try Data(contentsOf: URL(fileURLWithPath: tmp + "/v.png")), "\(args): rendering is not deterministic")
+            XCTAssertNotEqual(t, u, "\(args): --title changed nothing")
+        }
+    }
+
     /// Options a command does not use are refused, not silently ignored.
     func testCarouselRefusesOptionsThatDoNotApply() throws {
         try assertUsageError(["carousel", "--skip", "3"], mentions: "carousel: --skip does not apply")
