@@ -64,7 +64,7 @@ struct BaseModelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Input size d.") var input = 8
     @Option(parsing: .unconditional, help: "Sequence length T.") var steps = 100
     @Option(parsing: .unconditional, help: ArgumentHelp(
-        "Gain g of the recurrent matrix (entries N(0, g²/n), or g·orthogonal): one value, a list 0.5,1,2 or a range lo:hi:step (one model per gain).",
+        "Gain g of the recurrent matrix (entries N(0, g²/n), or g·orthogonal). curves, spectrum, lyapunov: also a list 0.5,1,2 or a range lo:hi:step, one model per gain.",
         valueName: "gain"))
     var gain = GainList(argument: "1")!
     @Option(parsing: .unconditional, help: "Random seed: the same seed gives identical numbers.") var seed: UInt64 = 0
