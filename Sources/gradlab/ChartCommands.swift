@@ -12,6 +12,7 @@ struct CompareCommand: ParsableCommand {
     var activations = "sigmoid,tanh,relu"
     @Option(parsing: .unconditional, help: "Draw a ∈ [−range, range].") var range = 5.0
     @Option(help: ArgumentHelp("Chart file: .png, .svg or .pdf.", valueName: "file")) var out: String?
+    @Option(help: ArgumentHelp("Chart title (replaces the built-in one).", valueName: "text")) var title: String?
     @OptionGroup var chart: ChartOptions
 
     func run() throws {
@@ -30,7 +31,7 @@ struct CompareCommand: ParsableCommand {
         if let out { try FigureFile.check(out) }
         print(ActivationCharts.table(acts))
         if let out {
-            try FigureFile.save(ActivationCharts.figure(acts, range: range, size: chart.size), to: out)
+            try FigureFile.save(ActivationCharts.figure(acts, range: range, size: chart.size), to: out, title: title)
             print("wrote \(out)")
         }
     }
@@ -41,27 +42,29 @@ struct HeatmapCommand: ParsableCommand {
         commandName: "heatmap",
         abstract: "log10‖∂h_t/∂h_k‖ over every pair k ≤ t, as a heatmap.")
 
-    @Option(help: "Cell: \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")).") var cell: CellKind = .tanh
+    @Option(name: [.customLong("cell"), .customLong("cells")], help: "Cell (one).") var cell: CellKind = .tanh
     @OptionGroup var model: ModelOptions
     @Option(help: "Norm: spectral or frobenius.") var norm: NormKind = .spectral
     @Option(name: .customLong("model"), help: ArgumentHelp("Analyse this gradlab.model/1 file instead.", valueName: "file"))
     var modelPath: String?
     @Option(help: ArgumentHelp("Chart file: .png, .svg or .pdf.", valueName: "file")) var out: String?
     @Option(help: ArgumentHelp("Write the grid as CSV (t, k, log10 norm).", valueName: "file")) var csv: String?
+    @Option(help: ArgumentHelp("Write the grid as JSON (row t holds k = 0…t; −∞ as null).", valueName: "file")) var json: String?
+    @Option(help: ArgumentHelp("Chart title (replaces the built-in one).", valueName: "text")) var title: String?
     @OptionGroup var chart: ChartOptions
 
     func run() throws {
         var o = CurvesOptions()
         o.cells = [cell]
-        try model.apply(to: &o)
+        try model.apply(to: &o, allowList: false)
         try o.validate()
         // All pairs cost O(T²) products: keep it to what a heatmap can show.
         try Check.atMost(o.steps, 2000, "--steps", "a heatmap needs T² products; use `curves` for long horizons")
         if modelPath == nil { try Budget.admit(CostModel.heatmap(o)) }
         try chart.size.validate()
-        try OutputFile.checkDistinct([("--out", out), ("--csv", csv), ("--model", modelPath)].compactMap { o, p in p.map { (o, $0) } })
+        try OutputFile.checkDistinct([("--out", out), ("--csv", csv), ("--json", json), ("--model", modelPath)].compactMap { o, p in p.map { (o, $0) } })
         if let out { try FigureFile.check(out) }
-        if let csv { try OutputFile.checkWritable(csv) }
+        for p in [csv, json].compactMap({ $0 }) { try OutputFile.checkWritable(p) }
         let m = try modelPath.map { try ModelFile.load($0) } ?? RandomModels.make(o.spec(cell))
         // A model file's T is its own: the T² pairs are budgeted like the --steps of a random model.
         if let modelPath { try Budget.admit(CostModel.heatmap(CostModel.layer(m)), origin: .file(modelPath)) }
@@ -79,9 +82,19 @@ struct HeatmapCommand: ParsableCommand {
             try OutputFile.write(lines.joined(separator: "\n") + "\n", to: csv)
             print("wrote \(csv)")
         }
+        if let json {
+            var doc: [String: Any] = ["cell": m.kind.rawValue, "hidden_size": m.parameters.hiddenSize, "norm": norm.rawValue,
+                                      "log10_norm": grid.enumerated().map { ti, row in row.prefix(ti + 1).map(Format.json) }]
+            doc["parameters"] = modelPath.map { ["model": $0] as [String: Any] }
+                ?? ["steps": o.steps, "gain": o.gain, "seed": o.seed, "input": o.input, "input_scale": o.inputScale,
+                    "init": o.initialization.rawValue, "forget_bias": o.forgetBias]
+            let data = try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys])
+            try OutputFile.write(String(decoding: data, as: UTF8.self) + "\n", to: json)
+            print("wrote \(json)")
+        }
         if let out {
             let label = modelPath == nil ? "\(m.kind.rawValue) RNN (n = \(m.parameters.hiddenSize), gain \(Format.short(o.gain)))" : m.kind.rawValue
-            try FigureFile.save(HeatmapChart.figure(grid, label: label, size: chart.size), to: out)
+            try FigureFile.save(HeatmapChart.figure(grid, label: label, size: chart.size), to: out, title: title)
             print("wrote \(out)")
         }
     }
@@ -114,18 +127,21 @@ struct CarouselCommand: ParsableCommand {
         commandName: "carousel",
         abstract: "LSTM: the cell path c→c (constant error carousel) against h→h, for several forget-gate biases.")
 
-    @Option(help: ArgumentHelp("Forget-gate biases, one panel each, e.g. 0,1,3.", valueName: "list"))
+    // Only the options an LSTM uses: --forget-bias is --forget-biases here, --skip and --leak-range do not apply.
+    @Option(name: [.customLong("forget-biases"), .customLong("forget-bias")], parsing: .unconditional,
+            help: ArgumentHelp("Forget-gate biases, one panel each, e.g. 0,1,3 (at most 4).", valueName: "list"))
     var forgetBiases = NumberList(argument: "0,1")!
-    @OptionGroup var model: ModelOptions
+    @OptionGroup var model: BaseModelOptions
     @Option(help: ArgumentHelp("Chart file: .png, .svg or .pdf.", valueName: "file")) var out: String?
     @Option(help: ArgumentHelp("Write the curves as CSV.", valueName: "file")) var csv: String?
+    @Option(help: ArgumentHelp("Chart title (replaces the built-in one).", valueName: "text")) var title: String?
     @OptionGroup var chart: ChartOptions
 
     func run() throws {
         guard forgetBiases.values.count <= 4 else { throw GradLabError.usage("--forget-biases takes at most 4 values (one panel each)") }
         for b in forgetBiases.values { try Check.finite(b, "--forget-biases") }
         var probe = CurvesOptions()
-        try model.apply(to: &probe)
+        try model.apply(to: &probe, allowList: false)
         probe.cells = [.lstm]
         try probe.validate()
         try Budget.admit(CostModel.curves(probe).times(Double(forgetBiases.values.count)))
@@ -136,7 +152,7 @@ struct CarouselCommand: ParsableCommand {
         var results: [CellCurves] = []
         for b in forgetBiases.values {
             var o = CurvesOptions()
-            try model.apply(to: &o)
+            try model.apply(to: &o, allowList: false)
             o.cells = [.lstm]
             o.forgetBias = b
             let r = try CurvesExperiment.run(o)[0]
@@ -158,7 +174,7 @@ struct CarouselCommand: ParsableCommand {
         if let csv { try OutputFile.write(CurvesExperiment.csv(results), to: csv); print("wrote \(csv)") }
         if let out {
             let titles = forgetBiases.values.map { "forget-gate bias \(Format.short($0)) (resting f ≈ \(Format.fixed(1 / (1 + exp(-$0)), 2)))" }
-            try FigureFile.save(CurveCharts.lstmPathsFigure(results, titles: titles, size: chart.size), to: out)
+            try FigureFile.save(CurveCharts.lstmPathsFigure(results, titles: titles, size: chart.size), to: out, title: title)
             print("wrote \(out)")
         }
     }

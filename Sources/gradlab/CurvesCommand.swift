@@ -8,8 +8,7 @@ struct CurvesCommand: ParsableCommand {
         commandName: "curves",
         abstract: "‖∂h_t/∂h_k‖ against the lag t−k for several cells, with the classical bound.")
 
-    @Option(help: ArgumentHelp("Comma-separated cells: \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")).",
-                               valueName: "list"))
+    @Option(name: [.customLong("cells"), .customLong("cell")], help: ArgumentHelp("Comma-separated cells: \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "list"))
     var cells = CellList(argument: "sigmoid,tanh,relu,irnn,lstm")!
     @OptionGroup var model: ModelOptions
     @Option(help: "Norm for the summary: spectral or frobenius (files hold both).") var norm: NormKind = .spectral
@@ -20,7 +19,8 @@ struct CurvesCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write every curve and summary as JSON.", valueName: "file")) var json: String?
     @Option(help: ArgumentHelp("Draw the curves: .png, .svg or .pdf.", valueName: "file")) var out: String?
     @Flag(help: "Do not draw the dashed bounds.") var noBounds = false
-    @Option(help: ArgumentHelp("One curve per gain for each cell, e.g. 0.5,1,2 (overrides --gain).", valueName: "list")) var gains: NumberList?
+    // Old spelling of `--gain LIST`; kept hidden. Unlike --gain, one value still labels the curve with its gain.
+    @Option(parsing: .unconditional, help: .hidden) var gains: GainList?
     @Option(help: "Chart title.") var title: String?
     @OptionGroup var chart: ChartOptions
 
@@ -31,7 +31,7 @@ struct CurvesCommand: ParsableCommand {
     func run() throws {
         var o = try model.curvesOptions(cells, modelFiles)
         o.norm = norm
-        o.gains = gains?.values ?? []
+        if let gains { o.gains = try gains.values(flag: "--gains") }
         try o.validate()
         try Budget.admit(CostModel.curves(o))
         try chart.size.validate()

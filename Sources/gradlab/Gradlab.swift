@@ -15,8 +15,19 @@ struct Gradlab: ParsableCommand {
         if let first = args.first, !first.hasPrefix("-"), !names.contains(first) {
             throw GradLabError.usage("unknown command '\(first)' (commands: \(names.dropLast().joined(separator: ", ")))")
         }
+        if let first = args.first, let (why, options) = notApplicable[first],
+           let given = args.dropFirst().first(where: { a in options.contains { a == $0 || a.hasPrefix($0 + "=") } }) {
+            throw GradLabError.usage("\(first): \(given.split(separator: "=")[0]) does not apply (\(why))")
+        }
         return try parseAsRoot(args)
     }
+
+    /// Options of the shared vocabulary that a command deliberately does not offer, with the reason: named
+    /// in the error instead of ArgumentParser's "unknown option … did you mean".
+    static let notApplicable: [String: (String, [String])] = [
+        "carousel": ("it draws one LSTM per --forget-biases value; --skip and --leak-range set up skip and leaky cells",
+                     ["--skip", "--leak-range", "--cells", "--cell"]),
+    ]
 }
 
 extension CellKind: ExpressibleByArgument {}
@@ -45,18 +56,42 @@ struct CellList: ExpressibleByArgument {
     var defaultValueDescription: String { names.joined(separator: ",") }
 }
 
-/// Options every random-model experiment shares.
+/// The random model every analysis command builds: sizes, gain, seed, initialisation, inputs.
 // Numeric options parse `.unconditional` so "--steps -5" reaches validation ("must be positive") and
 // "--forget-bias -1" works, instead of "-5" being taken for a flag.
-struct ModelOptions: ParsableArguments {
+struct BaseModelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Hidden units n.") var hidden = 32
     @Option(parsing: .unconditional, help: "Input size d.") var input = 8
     @Option(parsing: .unconditional, help: "Sequence length T.") var steps = 100
-    @Option(parsing: .unconditional, help: "Gain g of the recurrent matrix (entries N(0, g²/n), or g·orthogonal).") var gain = 1.0
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Gain g of the recurrent matrix (entries N(0, g²/n), or g·orthogonal). curves, spectrum, lyapunov: also a list 0.5,1,2 or a range lo:hi:step, one model per gain.",
+        valueName: "gain"))
+    var gain = GainList(argument: "1")!
     @Option(parsing: .unconditional, help: "Random seed: the same seed gives identical numbers.") var seed: UInt64 = 0
     @Option(name: .customLong("init"), help: "Recurrent initialisation: gaussian or orthogonal.") var initialization: RecurrentInit = .gaussian
-    @Option(parsing: .unconditional, help: "Bias of the gate that keeps the past: the LSTM forget gate f, the GRU update gate z.") var forgetBias = 0.0
     @Option(parsing: .unconditional, help: "Standard deviation of the random inputs x_t.") var inputScale = 1.0
+
+    /// Sets sizes, seed, inputs and the gain(s). With `allowList` false a list of gains is a usage error.
+    func apply(to o: inout CurvesOptions, allowList: Bool = true) throws {
+        o.hidden = hidden; o.input = input; o.steps = steps; o.seed = seed
+        o.initialization = initialization; o.inputScale = inputScale
+        let gains = try gain.values()
+        if gains.count == 1 {
+            o.gain = gains[0]; o.gains = []
+        } else {
+            guard allowList else { throw GradLabError.usage("--gain takes one value here (got \(gains.count): \(gain.text))") }
+            o.gain = gains[0]; o.gains = gains
+        }
+    }
+}
+
+/// Options every random-model experiment shares: the base model and the options of particular cells.
+struct ModelOptions: ParsableArguments {
+    @OptionGroup var base: BaseModelOptions
+    @Option(parsing: .unconditional, help: """
+        Bias of the gate that keeps the past: the LSTM forget gate f, the GRU update gate z. Default 0 (PyTorch's \
+        initialisation, the untrained network); `train` defaults to 1 (Jozefowicz et al. 2015, for learning).
+        """) var forgetBias = 0.0
     @Option(parsing: .unconditional, help: "Skip cells: connect h_{t−D} to h_t, with this D.") var skip = 4
     @Option(help: ArgumentHelp("Leaky units: leak rates α drawn uniformly from lo:hi, 0 ≤ lo ≤ hi < 1.", valueName: "lo:hi"))
     var leakRange = "0.02:0.2"
@@ -69,9 +104,9 @@ struct ModelOptions: ParsableArguments {
         return lo...hi
     }
 
-    func apply(to o: inout CurvesOptions) throws {
-        o.hidden = hidden; o.input = input; o.steps = steps; o.gain = gain; o.seed = seed
-        o.initialization = initialization; o.forgetBias = forgetBias; o.inputScale = inputScale
+    func apply(to o: inout CurvesOptions, allowList: Bool = true) throws {
+        try base.apply(to: &o, allowList: allowList)
+        o.forgetBias = forgetBias
         o.leakRange = try leakBounds()
         o.skipLength = skip
     }
@@ -116,13 +151,64 @@ struct ChartOptions: ParsableArguments {
     }
 }
 
-/// "0.5,1,2" → [0.5, 1, 2].
+/// "0.5,1,2" → [0.5, 1, 2]. Help shows the list as typed ("0,1"), not the Swift value.
 struct NumberList: ExpressibleByArgument {
     var values: [Double]
+    var text: String
     init?(argument: String) {
         let parts = argument.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
         guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else { return nil }
         values = parts.map { $0! }
+        text = argument
     }
+    var defaultValueDescription: String { text }
+}
+
+/// The one grammar of `--gain` in every command: a value (1.5), a comma list (0.5,1,2) or a range
+/// lo:hi:step with hi included (0.5:2:0.05). Range points are a + i·step rounded to the decimals written in
+/// the range, so 0.5:2:0.05 gives 0.85 (not 0.8500000000000001) — the model then uses exactly the gain
+/// its CSV row names.
+struct GainList: ExpressibleByArgument {
+    var text: String
+    init?(argument: String) {
+        guard !argument.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+        text = argument
+    }
+    var defaultValueDescription: String { text }
+
+    func values(flag: String = "--gain") throws -> [Double] {
+        if let v = Double(text.trimmingCharacters(in: .whitespaces)), !v.isFinite {
+            throw GradLabError.usage("\(flag) must be a finite number (got \(text))")
+        }
+        let range = try GainRange(parsing: text, flag: flag)
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 3 else { return range.values }
+        // Decimals written in start and step (exponent notation: no snapping, the values stay a + i·step).
+        let texts = [parts[0], parts[2]].map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard !texts.contains(where: { $0.contains("e") }) else { return range.values }
+        let decimals = texts.map { t in t.firstIndex(of: ".").map { t.distance(from: $0, to: t.endIndex) - 1 } ?? 0 }.max() ?? 0
+        guard decimals <= 15 else { return range.values }
+        return range.values.map { v in Double(String(format: "%.\(decimals)f", v)) ?? v }
+    }
+}
+
+/// Cells `train` and `train-sweep` can train (every cell but skip, which is for analysis only).
+struct TrainCell: ExpressibleByArgument {
+    var kind: CellKind
+    static let valid = CellKind.allCases.filter { $0 != .skip }
+    init?(argument: String) {
+        guard let k = CellKind(rawValue: argument.lowercased()), TrainCell.valid.contains(k) else { return nil }
+        kind = k
+    }
+    init(_ kind: CellKind) { self.kind = kind }
+    static var allValueStrings: [String] { valid.map(\.rawValue) }
+    static var defaultCompletionKind: CompletionKind { .list(allValueStrings) }
+    var defaultValueDescription: String { kind.rawValue }
+}
+
+/// The nonlinearity of a plain PyTorch `nn.RNN` layer, which the state_dict does not store.
+enum ImportCell: String, ExpressibleByArgument, CaseIterable {
+    case tanh, relu
+    var kind: CellKind { self == .tanh ? .tanh : .relu }
 }
 

@@ -10,16 +10,23 @@ struct ImportCommand: ParsableCommand {
         discussion: """
         Export from PyTorch in two lines:
           import numpy as np
-          np.savez("rnn.npz", **{k: v.detach().cpu().numpy() for k, v in rnn.state_dict().items()})
-        Names weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0 (…_l1 for deeper layers) are read; the cell type
-        comes from the gate count (4n rows: LSTM, 3n: GRU, n: plain RNN, which needs --cell tanh or relu). A trained
-        network stores no inputs: it is driven from h0 = 0 by Gaussian inputs (--steps, --seed, --input-scale; 0 for
-        zero inputs), or by an array named "inputs" (T × input_size) saved in the same .npz. Example:
-          gradlab import rnn.npz --cell tanh --steps 300 --out rnn.png --grid-csv depth.csv
+          np.savez("rnn.npz", **{k: v.detach().cpu().numpy()
+                                 for k, v in rnn.state_dict().items()})
+        Names weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0 (…_l1 for deeper
+        layers) are read; the cell type comes from the gate count (4n rows: LSTM,
+        3n: GRU, n: plain RNN, which needs --cell tanh or relu). A trained network
+        stores no inputs: it is driven from h0 = 0 by Gaussian inputs (--steps,
+        --seed, --input-scale; 0 for zero inputs), or by an array named "inputs"
+        (T × input_size) saved in the same .npz.
+
+        Example:
+          gradlab import rnn.npz --cell tanh --steps 300 --out rnn.png \\
+            --grid-csv depth.csv
         """)
 
     @Argument(help: ArgumentHelp("The .npz (or gradlab.model/1 .json) file.", valueName: "file")) var file: String
-    @Option(help: "Nonlinearity of plain RNN layers (PyTorch does not store it): tanh or relu.") var cell: CellKind?
+    @Option(name: [.customLong("cell"), .customLong("cells")], help: "Nonlinearity of plain nn.RNN layers (PyTorch does not store it; LSTM and GRU layers need none).")
+    var cell: ImportCell?
     @Option(help: ArgumentHelp("state_dict key prefix to use when the file holds several modules (e.g. 'encoder.').", valueName: "prefix"))
     var prefix: String?
     @Option(parsing: .unconditional, help: "Steps T to drive the network for.") var steps = 200
@@ -33,6 +40,7 @@ struct ImportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write the analysis as JSON.", valueName: "file")) var json: String?
     @Option(help: ArgumentHelp("Write each layer, with the inputs it was driven by, as gradlab.model/1 ('{cell}' or -l0… before the extension).", valueName: "file"))
     var saveModel: String?
+    @Option(help: ArgumentHelp("Chart title (replaces the built-in one).", valueName: "text")) var title: String?
     @OptionGroup var chart: ChartOptions
 
     func run() throws {
@@ -43,16 +51,13 @@ struct ImportCommand: ParsableCommand {
             try Check.nonNegative(warmup, "--warmup")
             guard warmup < steps else { throw GradLabError.usage("--warmup must be less than --steps (\(warmup) ≥ \(steps))") }
         }
-        if let cell, ![CellKind.tanh, .relu, .sigmoid, .linear, .irnn, .lstm, .gru].contains(cell) {
-            throw GradLabError.usage("--cell \(cell.rawValue) cannot be imported (PyTorch has no such layer)")
-        }
         try chart.size.validate()
         if let out { try FigureFile.check(out) }
         for p in [csv, gridCsv, json].compactMap({ $0 }) { try OutputFile.checkWritable(p) }
 
         try OutputFile.checkDistinct([("--out", out), ("--csv", csv), ("--grid-csv", gridCsv), ("--json", json), ("the input file", file)]
             .compactMap { o, p in p.map { (o, $0) } })
-        let imported = try WeightImport.load(file, cell: cell, prefix: prefix, drive: drive)
+        let imported = try WeightImport.load(file, cell: cell?.kind, prefix: prefix, drive: drive)
         // The sizes come from the file, T from --steps unless the file carries its inputs.
         let cost = CostModel.importAnalysis(imported.model, exponents: exponents)
         do { try Budget.active().check(cost) } catch {
@@ -77,6 +82,6 @@ struct ImportCommand: ParsableCommand {
         if let csv { try OutputFile.write(CurvesExperiment.csv(report.layers), to: csv); print("wrote \(csv)") }
         if let gridCsv { try OutputFile.write(ImportExperiment.gridCSV(report), to: gridCsv); print("wrote \(gridCsv)") }
         if let json { try OutputFile.write(try ImportExperiment.json(report), to: json); print("wrote \(json)") }
-        if let out { try FigureFile.save(ImportExperiment.figure(report, size: chart.size), to: out); print("wrote \(out)") }
+        if let out { try FigureFile.save(ImportExperiment.figure(report, size: chart.size), to: out, title: title); print("wrote \(out)") }
     }
 }

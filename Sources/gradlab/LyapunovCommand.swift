@@ -8,14 +8,18 @@ struct LyapunovCommand: ParsableCommand {
         commandName: "lyapunov",
         abstract: "Lyapunov exponents of the linearised dynamics (QR method): the asymptotic slopes of the curves.",
         discussion: """
-        λ₁ is the rate (nats per step; ÷ ln 10 for decades) at which ‖∂h_t/∂h_k‖ grows or decays at long lags;
-        λ₁ + … + λ_m is the growth rate of m-dimensional volumes. With --iid, the step matrices are i.i.d.
-        N(0, 1/n) instead and the result is compared with Newman's formula. Examples:
-          gradlab lyapunov --cells tanh,lstm --hidden 64 --steps 2000 --out lyapunov.png
+        λ₁ is the rate (nats per step; ÷ ln 10 for decades) at which ‖∂h_t/∂h_k‖
+        grows or decays at long lags; λ₁ + … + λ_m is the growth rate of
+        m-dimensional volumes. With --iid, the step matrices are i.i.d. N(0, 1/n)
+        instead and the result is compared with Newman's formula.
+
+        Examples:
+          gradlab lyapunov --cells tanh,lstm --hidden 64 --steps 2000 \\
+            --out lyapunov.png
           gradlab lyapunov --iid --hidden 64 --steps 10000
         """)
 
-    @Option(help: ArgumentHelp("Comma-separated cells: \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "list"))
+    @Option(name: [.customLong("cells"), .customLong("cell")], help: ArgumentHelp("Comma-separated cells: \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "list"))
     var cells = CellList(argument: "tanh,lstm,gru")!
     @OptionGroup var model: ModelOptions
     @Option(parsing: .unconditional, help: "How many top exponents (default: all).") var count: Int?
@@ -25,6 +29,7 @@ struct LyapunovCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Chart file: .png, .svg or .pdf.", valueName: "file")) var out: String?
     @Option(help: ArgumentHelp("Write the exponents as CSV.", valueName: "file")) var csv: String?
     @Option(help: ArgumentHelp("Write the exponents as JSON.", valueName: "file")) var json: String?
+    @Option(help: ArgumentHelp("Chart title (replaces the built-in one).", valueName: "text")) var title: String?
     @OptionGroup var chart: ChartOptions
 
     func run() throws {
@@ -55,6 +60,6 @@ struct LyapunovCommand: ParsableCommand {
         print(LyapunovExperiment.table(results))
         if let csv { try OutputFile.write(LyapunovExperiment.csv(results), to: csv); print("wrote \(csv)") }
         if let json { try OutputFile.write(try LyapunovExperiment.json(results), to: json); print("wrote \(json)") }
-        if let out { try FigureFile.save(LyapunovExperiment.figure(results, size: chart.size), to: out); print("wrote \(out)") }
+        if let out { try FigureFile.save(LyapunovExperiment.figure(results, size: chart.size), to: out, title: title); print("wrote \(out)") }
     }
 }

@@ -10,12 +10,16 @@ struct SpectrumCommand: ParsableCommand {
         commandName: "spectrum",
         abstract: "All singular values of ∂h_t/∂h_k at chosen lags: how many directions survive.",
         discussion: """
-        The norm of ∂h_t/∂h_k is only its largest singular value; the rest say how many independent directions
-        a gradient can still travel along after t − k steps. Example:
-          gradlab spectrum --cells tanh,lstm --hidden 64 --steps 200 --lags 1,10,50,200 --out spectrum.png
+        The norm of ∂h_t/∂h_k is only its largest singular value; the rest say how
+        many independent directions a gradient can still travel along after t − k
+        steps.
+
+        Example:
+          gradlab spectrum --cells tanh,lstm --hidden 64 --steps 200 \\
+            --lags 1,10,50,200 --out spectrum.png
         """)
 
-    @Option(help: ArgumentHelp("Comma-separated cells: \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "list"))
+    @Option(name: [.customLong("cells"), .customLong("cell")], help: ArgumentHelp("Comma-separated cells: \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "list"))
     var cells = CellList(argument: "tanh,lstm")!
     @OptionGroup var model: ModelOptions
     @Option(help: ArgumentHelp("Comma-separated lags t − k (default: 1, 10, 0.3·T, T).", valueName: "list")) var lags: String?
@@ -24,6 +28,7 @@ struct SpectrumCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Chart file: .png, .svg or .pdf.", valueName: "file")) var out: String?
     @Option(help: ArgumentHelp("Write every singular value as CSV.", valueName: "file")) var csv: String?
     @Option(help: ArgumentHelp("Write the spectra as JSON.", valueName: "file")) var json: String?
+    @Option(help: ArgumentHelp("Chart title (replaces the built-in one).", valueName: "text")) var title: String?
     @OptionGroup var chart: ChartOptions
 
     func run() throws {
@@ -57,6 +62,6 @@ struct SpectrumCommand: ParsableCommand {
         print(SpectrumExperiment.table(results))
         if let csv { try OutputFile.write(SpectrumExperiment.csv(results), to: csv); print("wrote \(csv)") }
         if let json { try OutputFile.write(try SpectrumExperiment.json(results, options: o), to: json); print("wrote \(json)") }
-        if let out { try FigureFile.save(SpectrumExperiment.figure(results, size: chart.size), to: out); print("wrote \(out)") }
+        if let out { try FigureFile.save(SpectrumExperiment.figure(results, size: chart.size), to: out, title: title); print("wrote \(out)") }
     }
 }

@@ -24,7 +24,10 @@ struct TrainingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Random seed: the same seed gives identical numbers.") var seed: UInt64 = 0
     @Option(parsing: .unconditional, help: "Evaluate the held-out batch every this many iterations.") var evalEvery = 25
     @Option(parsing: .unconditional, help: "Sequences in the held-out batch.") var evalSize = 256
-    @Option(parsing: .unconditional, help: "LSTM forget-gate bias at initialisation.") var forgetBias = 1.0
+    @Option(parsing: .unconditional, help: """
+        LSTM forget-gate (GRU update-gate) bias at initialisation. Default 1, as Jozefowicz et al. (2015) \
+        recommend for learning long dependencies; the analysis commands default to 0 (PyTorch's initialisation).
+        """) var forgetBias = 1.0
     @Option(parsing: .unconditional, help: "Copy task: symbols to remember.") var copyLength = 5
     @Option(parsing: .unconditional, help: "Copy task: alphabet size.") var symbols = 8
     @Option(parsing: .unconditional, help: "Report when the held-out loss first falls below this (default 0.05 for adding).")
@@ -46,17 +49,23 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train an RNN with BPTT on the adding or copy task: loss, gradient norms, per-lag gradient contributions.",
         discussion: """
-        With --out P it writes P-loss.png, P-grad-norm.png, P-contributions.png, P.csv (per iteration) and \
-        P-contributions.csv (‖C_ℓ‖ per lag at each snapshot); each can also be named on its own. \
-        --compare-clipping trains twice, with and without the given clipping, and writes P.png and P.csv. \
-        --bench times one BPTT pass (forward + backward) instead of training.
+        --out FILE (.png/.svg/.pdf) draws the loss chart (with --compare-clipping:
+        the clipping comparison). --prefix P writes everything: P-loss.png,
+        P-grad-norm.png, P-contributions.png, P.csv (per iteration) and
+        P-contributions.csv (‖C_ℓ‖ per lag at each snapshot); with
+        --compare-clipping P.png and P.csv. Each output can also be named on its
+        own (--loss-chart, --csv, …). An --out without extension is read as
+        --prefix (the old spelling). --bench times one BPTT pass instead.
+
         Examples:
-          gradlab train --cell lstm --task adding --steps 50 --hidden 64 --iters 1500 --clip-norm 1 --out plots/train-adding-lstm
-          gradlab train --cell irnn --steps 100 --clip-norm 1 --compare-clipping --out plots/train-clipping
+          gradlab train --cell lstm --task adding --steps 50 --hidden 64 \\
+            --iters 1500 --clip-norm 1 --prefix plots/train-adding-lstm
+          gradlab train --cell irnn --steps 100 --clip-norm 1 \\
+            --compare-clipping --out clipping.png
           gradlab train --bench --cell lstm --hidden 128 --steps 100 --batch 32
         """)
 
-    @Option(help: "Cell: tanh, sigmoid, relu, linear, irnn, lstm, gru or leaky.") var cell: CellKind = .lstm
+    @Option(name: [.customLong("cell"), .customLong("cells")], help: "Cell to train.") var cell = TrainCell(.lstm)
     @Option(parsing: .unconditional, help: "Sequence length T (default 50; 100 with --bench).") var steps: Int?
     @Option(parsing: .unconditional, help: "Hidden units n (default 64; 128 with --bench).") var hidden: Int?
     @OptionGroup var training: TrainingOptions
@@ -66,18 +75,29 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Time one BPTT pass instead of training (uses --cell, --hidden, --steps, --batch).") var bench = false
     @Option(parsing: .unconditional, help: "Benchmark repetitions (--bench).") var repetitions = 20
 
-    @Option(help: ArgumentHelp("Prefix of every output (charts .png, data .csv).", valueName: "prefix")) var out: String?
+    @Option(help: ArgumentHelp("Main chart: the loss (the clipping comparison with --compare-clipping), .png/.svg/.pdf. Without an extension: same as --prefix.", valueName: "file"))
+    var out: String?
+    @Option(help: ArgumentHelp("Prefix of every output (charts .png, data .csv).", valueName: "prefix")) var prefix: String?
     @Option(help: ArgumentHelp("Per-iteration CSV (loss, held-out loss, ‖g‖ before/after clipping).", valueName: "file")) var csv: String?
     @Option(help: ArgumentHelp("Per-lag contributions CSV.", valueName: "file")) var contribCsv: String?
     @Option(help: ArgumentHelp("Loss chart (.png/.svg/.pdf).", valueName: "file")) var lossChart: String?
     @Option(help: ArgumentHelp("Gradient-norm chart.", valueName: "file")) var gradChart: String?
     @Option(help: ArgumentHelp("Per-lag contribution chart.", valueName: "file")) var contribChart: String?
     @Option(help: ArgumentHelp("Clipping comparison chart (--compare-clipping).", valueName: "file")) var clippingChart: String?
+    @OptionGroup var chartOptions: ChartOptions
+
+    /// (main chart, prefix) from --out and --prefix: an --out without a chart extension is the old prefix form.
+    func outputs() throws -> (chart: String?, prefix: String?) {
+        guard let out else { return (nil, prefix) }
+        if isChartPath(out) { return (out, prefix) }
+        guard prefix == nil else { throw GradLabError.usage("--out \(out) has no chart extension (.png, .svg, .pdf) and --prefix is given too: name the chart file") }
+        return (nil, out)
+    }
 
     func run() throws {
         if bench { return try runBench() }
         var o = TrainOptions()
-        o.cell = cell
+        o.cell = cell.kind
         o.steps = steps ?? 50
         o.hidden = hidden ?? 64
         training.apply(to: &o)
@@ -85,13 +105,16 @@ struct TrainCommand: ParsableCommand {
         o.stopAtTarget = stopAtTarget
         try o.validate()
         try Budget.admit(CostModel.training(o, runs: compareClipping ? 2 : 1), announceAfter: .infinity)
+        try chartOptions.size.validate()
+        let (mainChart, prefix) = try outputs()
 
         if compareClipping {
             guard o.clipping != .none else {
                 throw GradLabError.usage("--compare-clipping needs --clip-norm or --clip-value (the clipped run to compare with)")
             }
-            let chart = clippingChart ?? out.map { $0 + ".png" }
-            let data = csv ?? out.map { $0 + ".csv" }
+            guard mainChart == nil || clippingChart == nil else { throw GradLabError.usage("--out and --clipping-chart name the same chart: give one") }
+            let chart = clippingChart ?? mainChart ?? prefix.map { $0 + ".png" }
+            let data = csv ?? prefix.map { $0 + ".csv" }
             try OutputFile.checkDistinct([("the clipping chart", chart), ("the CSV", data)].compactMap { o, p in p.map { (o, $0) } })
             if let chart { try FigureFile.check(chart) }
             if let data { try OutputFile.checkWritable(data) }
@@ -101,15 +124,16 @@ struct TrainCommand: ParsableCommand {
             print(TrainExperiment.report(a))
             print(TrainExperiment.report(b))
             if let data { try OutputFile.write(TrainExperiment.csv([a, b]), to: data); print("wrote \(data)") }
-            if let chart { try TrainCharts.saveClipping(unclipped: a, clipped: b, to: chart); print("wrote \(chart)") }
+            if let chart { try TrainCharts.saveClipping(unclipped: a, clipped: b, to: chart, size: chartOptions.size); print("wrote \(chart)") }
             return
         }
 
-        let lossPath = lossChart ?? out.map { $0 + "-loss.png" }
-        let gradPath = gradChart ?? out.map { $0 + "-grad-norm.png" }
-        let contribPath = contribChart ?? (snapshots > 0 ? out.map { $0 + "-contributions.png" } : nil)
-        let data = csv ?? out.map { $0 + ".csv" }
-        let contribData = contribCsv ?? (snapshots > 0 ? out.map { $0 + "-contributions.csv" } : nil)
+        guard mainChart == nil || lossChart == nil else { throw GradLabError.usage("--out and --loss-chart name the same chart: give one") }
+        let lossPath = lossChart ?? mainChart ?? prefix.map { $0 + "-loss.png" }
+        let gradPath = gradChart ?? prefix.map { $0 + "-grad-norm.png" }
+        let contribPath = contribChart ?? (snapshots > 0 ? prefix.map { $0 + "-contributions.png" } : nil)
+        let data = csv ?? prefix.map { $0 + ".csv" }
+        let contribData = contribCsv ?? (snapshots > 0 ? prefix.map { $0 + "-contributions.csv" } : nil)
         if contribChart != nil || contribCsv != nil, snapshots == 0 {
             throw GradLabError.usage("--contrib-chart/--contrib-csv need --snapshots of at least 1")
         }
@@ -118,24 +142,26 @@ struct TrainCommand: ParsableCommand {
         for path in [lossPath, gradPath, contribPath].compactMap({ $0 }) { try FigureFile.check(path) }
         for path in [data, contribData].compactMap({ $0 }) { try OutputFile.checkWritable(path) }
 
-        let bar = TrainProgressBar(label: "train \(cell.rawValue)")
+        let bar = TrainProgressBar(label: "train \(cell.kind.rawValue)")
         let r = try TrainExperiment.run(o) { bar.update(iteration: $0, total: $1, loss: $2, evalLoss: $3) }
         bar.finish()
         print(TrainExperiment.report(r))
         if let data { try OutputFile.write(TrainExperiment.csv([r]), to: data); print("wrote \(data)") }
         if let contribData { try OutputFile.write(TrainExperiment.contributionsCSV([r]), to: contribData); print("wrote \(contribData)") }
-        for path in try TrainCharts.save(r, loss: lossPath, gradNorm: gradPath, contributions: contribPath) { print("wrote \(path)") }
+        for path in try TrainCharts.save(r, loss: lossPath, gradNorm: gradPath, contributions: contribPath, size: chartOptions.size) {
+            print("wrote \(path)")
+        }
     }
 
     func runBench() throws {
         var o = TrainOptions()
-        o.cell = cell; o.hidden = hidden ?? 128; o.steps = steps ?? 100; o.batchSize = training.batch
+        o.cell = cell.kind; o.hidden = hidden ?? 128; o.steps = steps ?? 100; o.batchSize = training.batch
         try o.validate()
         try Check.positive(repetitions, "--repetitions")
         try Check.atMost(repetitions, 1000, "--repetitions", "each repetition is a full BPTT pass")
-        try Budget.admit(CostModel.training(cell: cell, hidden: o.hidden, input: 2, output: 1, steps: o.steps, batch: o.batchSize,
+        try Budget.admit(CostModel.training(cell: cell.kind, hidden: o.hidden, input: 2, output: 1, steps: o.steps, batch: o.batchSize,
                                             iterations: repetitions, evalEvery: Int.max, evalSize: 0, snapshots: 0))
-        let r = try TrainBench.run(cell: cell, hidden: hidden ?? 128, steps: steps ?? 100, batch: training.batch,
+        let r = try TrainBench.run(cell: cell.kind, hidden: hidden ?? 128, steps: steps ?? 100, batch: training.batch,
                                    repetitions: repetitions, seed: training.seed)
         print(TrainBench.report(r))
     }
@@ -146,25 +172,36 @@ struct TrainSweepCommand: ParsableCommand {
         commandName: "train-sweep",
         abstract: "Final loss against sequence length T for several cells: where does each stop learning?",
         discussion: """
-        One training run per (cell, T), identical otherwise, two at a time (defaults: 2000 iterations, n = 32, \
-        batch 32, adam lr 0.003, clip-norm 1). With --out P it writes P.png and P.csv.
+        One training run per (cell, T), identical otherwise, two at a time
+        (defaults: 2000 iterations, n = 32, batch 32, adam lr 0.003, clip-norm 1).
+        --out FILE draws the chart; --prefix P writes P.png and P.csv. An --out
+        without extension is read as --prefix (the old spelling).
+
         Example:
-          gradlab train-sweep --cells tanh,irnn,lstm --lengths 10,25,50,100,200 --out plots/train-lengths
+          gradlab train-sweep --cells tanh,irnn,lstm --lengths 10,25,50,100,200 \\
+            --out lengths.png --csv lengths.csv
         """)
 
-    @Option(help: ArgumentHelp("Comma-separated cells.", valueName: "list")) var cells = CellList(argument: "tanh,irnn,lstm")!
+    @Option(name: [.customLong("cells"), .customLong("cell")], help: ArgumentHelp("Comma-separated cells: \(TrainCell.allValueStrings.joined(separator: ", ")).", valueName: "list"))
+    var cells = CellList(argument: "tanh,irnn,lstm")!
     @Option(help: ArgumentHelp("Comma-separated sequence lengths T.", valueName: "list")) var lengths = "10,25,50,100,200"
     @Option(parsing: .unconditional, help: "Hidden units n.") var hidden = 32
     @OptionGroup var training: TrainingOptions
     @Option(parsing: .unconditional, help: "Runs at once (default: cores, at most 2).") var jobs: Int?
     @Flag(help: "Train without clipping (default: --clip-norm 1 unless a clipping is given).") var noClip = false
-    @Option(help: ArgumentHelp("Prefix of the outputs (P.png, P.csv).", valueName: "prefix")) var out: String?
-    @Option(help: ArgumentHelp("Chart file.", valueName: "file")) var chart: String?
-    @Option(help: ArgumentHelp("CSV file.", valueName: "file")) var csv: String?
+    @Option(help: ArgumentHelp("Chart file: .png, .svg or .pdf (without an extension: same as --prefix).", valueName: "file")) var out: String?
+    @Option(help: ArgumentHelp("Prefix of the outputs (P.png, P.csv).", valueName: "prefix")) var prefix: String?
+    // Old spelling of --out FILE.
+    @Option(help: .hidden) var chart: String?
+    @Option(help: ArgumentHelp("CSV file (final and best held-out loss per cell and T).", valueName: "file")) var csv: String?
+    @OptionGroup var chartOptions: ChartOptions
 
     func run() throws {
         var s = TrainSweepOptions()
         s.cells = try cells.kinds()
+        if let bad = s.cells.first(where: { !TrainCell.valid.contains($0) }) {
+            throw GradLabError.usage("--cells: \(bad.rawValue) cannot be trained (expected: \(TrainCell.allValueStrings.joined(separator: ", ")))")
+        }
         var ts: [Int] = []
         for part in lengths.split(separator: ",", omittingEmptySubsequences: false) {
             let text = part.trimmingCharacters(in: .whitespaces)
@@ -186,21 +223,46 @@ struct TrainSweepCommand: ParsableCommand {
         if let j = jobs { s.jobs = j }
         try s.validate()
         try Budget.admit(CostModel.trainingSweep(s), announceAfter: .infinity)
-        let chartPath = chart ?? out.map { $0 + ".png" }
-        let csvPath = csv ?? out.map { $0 + ".csv" }
+        try chartOptions.size.validate()
+        var prefix = self.prefix, mainChart = chart
+        if let out {
+            if isChartPath(out) {
+                guard chart == nil else { throw GradLabError.usage("--out and --chart name the same chart: give one") }
+                mainChart = out
+            } else {
+                guard prefix == nil else { throw GradLabError.usage("--out \(out) has no chart extension (.png, .svg, .pdf) and --prefix is given too: name the chart file") }
+                prefix = out
+            }
+        }
+        let chartPath = mainChart ?? prefix.map { $0 + ".png" }
+        let csvPath = csv ?? prefix.map { $0 + ".csv" }
         try OutputFile.checkDistinct([("the chart", chartPath), ("the CSV", csvPath)].compactMap { o, p in p.map { (o, $0) } })
         if let chartPath { try FigureFile.check(chartPath) }
         if let csvPath { try OutputFile.checkWritable(csvPath) }
 
-        let r = try TrainSweep.run(s) { p, done, total in
-            // Live progress finishes in whatever order the workers do: not part of a reproducible report.
+        // Live progress finishes in whatever order the workers do: not part of a reproducible report.
+        let bar = SweepProgressBar(label: "train-sweep")
+        let runs = s.cells.count * s.lengths.count
+        var finished = 0
+        let r = try TrainSweep.run(s, progress: RunContext.reproducible ? nil : { f in
+            bar.update(fraction: f, detail: "\(finished)/\(runs) runs")
+        }) { p, done, total in
+            finished = done
             guard !RunContext.reproducible else { return }
+            bar.clearLine()
             print("  [\(done)/\(total)] \(p.cell.rawValue) T=\(p.steps): final loss \(p.diverged ? "diverged" : Format.fixed(p.finalLoss, 4)) (\(Format.fixed(p.seconds, 1)) s)")
             fflush(stdout)
         }
+        bar.finish()
         print(TrainSweep.table(r))
         if !RunContext.reproducible { print("sweep took \(Format.fixed(r.seconds, 1)) s") }
         if let csvPath { try OutputFile.write(TrainSweep.csv(r), to: csvPath); print("wrote \(csvPath)") }
-        if let chartPath { try TrainCharts.saveSweep(r, to: chartPath); print("wrote \(chartPath)") }
+        if let chartPath { try TrainCharts.saveSweep(r, to: chartPath, size: chartOptions.size); print("wrote \(chartPath)") }
     }
+}
+
+/// True when `path` names a chart file (.png, .svg, .pdf): `--out` of `train`/`train-sweep` is then the chart,
+/// otherwise the old name prefix.
+func isChartPath(_ path: String) -> Bool {
+    ["png", "svg", "pdf"].contains(URL(fileURLWithPath: path).pathExtension.lowercased())
 }

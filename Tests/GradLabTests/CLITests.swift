@@ -151,4 +151,154 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("notebooks-md/l.md:19: unknown command 'frobnicate'"), bad.stderr)
         XCTAssertTrue(try String(contentsOfFile: lesson, encoding: .utf8).hasSuffix("frobnicate --now\n```\n"))
     }
+
+    // MARK: one vocabulary (issue 14)
+
+    private func text(_ name: String) throws -> String { try String(contentsOfFile: tmp + "/" + name, encoding: .utf8) }
+
+    /// Old spellings keep working and give the same numbers as the new ones.
+    func testOldAndNewSpellingsAgree() throws {
+        let pairs: [([String], [String])] = [
+            (["curves", "--cells", "tanh", "--gains", "0.5,1"], ["curves", "--cell", "tanh", "--gain", "0.5,1"]),
+            (["heatmap", "--cell", "tanh"], ["heatmap", "--cells", "tanh"]),
+            (["lyapunov", "--cells", "tanh"], ["lyapunov", "--cell", "tanh"]),
+            (["carousel", "--forget-biases", "0,2"], ["carousel", "--forget-bias", "0,2"]),
+        ]
+        for (old, new) in pairs {
+            let a = try Self.run(old + ["--hidden", "6", "--steps", "12", "--csv", tmp + "/old.csv"])
+            let b = try Self.run(new + ["--hidden", "6", "--steps", "12", "--csv", tmp + "/new.csv"])
+            XCTAssertEqual(a.status, 0, "\(old): \(a.stderr)"); XCTAssertEqual(b.status, 0, "\(new): \(b.stderr)")
+            XCTAssertEqual(try text("old.csv"), try text("new.csv"), "\(old) vs \(new)")
+            XCTAssertGreaterThan(try text("new.csv").count, 100)
+        }
+        let a = try Self.run(["sweep", "--cells", "linear", "--gains", "0.5:1:0.25", "--seeds", "1", "--steps", "30", "--csv", tmp + "/old.csv"])
+        let b = try Self.run(["sweep", "--cell", "linear", "--gain", "0.5:1:0.25", "--seeds", "1", "--steps", "30", "--csv", tmp + "/new.csv"])
+        XCTAssertEqual(a.status, 0, a.stderr); XCTAssertEqual(b.status, 0, b.stderr)
+        XCTAssertEqual(try text("old.csv"), try text("new.csv"))
+        // A list of gains where one model is drawn is refused, naming the option.
+        try FileManager.default.removeItem(atPath: tmp + "/old.csv"); try FileManager.default.removeItem(atPath: tmp + "/new.csv")
+        try assertUsageError(["heatmap", "--gain", "1,2", "--steps", "10"], mentions: "--gain takes one value here")
+    }
+
+    /// `--out` is a chart file in `train` and `train-sweep` too; `--prefix` (or an --out without extension,
+    /// the old form) names every output; `--chart` (old) still names the chart.
+    func testTrainOutIsAFileAndPrefixKeepsTheOldForm() throws {
+        let sweep = ["train-sweep", "--cells", "tanh", "--lengths", "4", "--iters", "6", "--hidden", "4", "--eval-size", "8"]
+        var r = try Self.run(sweep + ["--out", tmp + "/x.png", "--width", "400", "--height", "260"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmp), ["x.png"])
+        XCTAssertEqual(r.stderr, "", "no progress bar on a pipe")
+        r = try Self.run(sweep + ["--prefix", tmp + "/p"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try Self.run(sweep + ["--out", tmp + "/q"])        // old prefix form
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try Self.run(sweep + ["--chart", tmp + "/c.svg"])  // old chart option
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: tmp)), ["x.png", "p.png", "p.csv", "q.png", "q.csv", "c.svg"])
+        for f in try FileManager.default.contentsOfDirectory(atPath: tmp) { try FileManager.default.removeItem(atPath: tmp + "/" + f) }
+
+        let train = ["train", "--cell", "tanh", "--steps", "4", "--iters", "6", "--hidden", "4", "--eval-size", "8", "--snapshots", "1"]
+        r = try Self.run(train + ["--out", tmp + "/l.png", "--style", "slides"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmp), ["l.png"])
+        r = try Self.run(train + ["--prefix", tmp + "/run"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: tmp)),
+                       ["l.png", "run-loss.png", "run-grad-norm.png", "run-contributions.png", "run.csv", "run-contributions.csv"])
+        for f in try FileManager.default.contentsOfDirectory(atPath: tmp) { try FileManager.default.removeItem(atPath: tmp + "/" + f) }
+        try assertUsageError(train + ["--out", tmp + "/l.png", "--loss-chart", tmp + "/m.png"], mentions: "name the same chart")
+        try assertUsageError(train + ["--out", tmp + "/a", "--prefix", tmp + "/b"], mentions: "has no chart extension")
+        try assertUsageError(["train", "--cell", "skip"], mentions: "'skip' is invalid for '--cell")
+        try assertUsageError(["train-sweep", "--cells", "tanh,skip"], mentions: "skip cannot be trained")
+    }
+
+    /// `--title` replaces the built-in title on every chart command that has one.
+    func testTitleOnEveryChartCommand() throws {
+        let runs: [[String]] = [["compare"], ["heatmap", "--steps", "8", "--hidden", "4"], ["carousel", "--steps", "8", "--hidden", "4"],
+                                ["spectrum", "--cells", "tanh", "--steps", "8", "--hidden", "4"],
+                                ["lyapunov", "--cells", "tanh", "--steps", "20", "--hidden", "4"],
+                                ["sweep", "--cells", "linear", "--gain", "0.5,1", "--seeds", "1", "--steps", "20", "--hidden", "4"],
+                                ["curves", "--cells", "tanh", "--steps", "8", "--hidden", "4"]]
+        // Text is drawn as glyph outlines (no text in the SVG): the same chart with and without the title differs.
+        for args in runs {
+            let r = try Self.run(args + ["--title", "Slide seven", "--out", tmp + "/t.png"])
+            XCTAssertEqual(r.status, 0, "\(args): \(r.stderr)")
+            XCTAssertEqual(try Self.run(args + ["--out", tmp + "/u.png"]).status, 0)
+            XCTAssertEqual(try Self.run(args + ["--out", tmp + "/v.png"]).status, 0)
+            let t = try Data(contentsOf: URL(fileURLWithPath: tmp + "/t.png")), u = try Data(contentsOf: URL(fileURLWithPath: tmp + "/u.png"))
+            XCTAssertEqual(u, try Data(contentsOf: URL(fileURLWithPath: tmp + "/v.png")), "\(args): rendering is not deterministic")
+            XCTAssertNotEqual(t, u, "\(args): --title changed nothing")
+        }
+    }
+
+    /// Options a command does not use are refused, not silently ignored.
+    func testCarouselRefusesOptionsThatDoNotApply() throws {
+        try assertUsageError(["carousel", "--skip", "3"], mentions: "carousel: --skip does not apply")
+        try assertUsageError(["carousel", "--leak-range=0.1:0.2"], mentions: "carousel: --leak-range does not apply")
+        try assertUsageError(["carousel", "--cells", "gru"], mentions: "carousel: --cells does not apply")
+        try assertUsageError(["import", "x.npz", "--cell", "lstm"], mentions: "'lstm' is invalid for '--cell")
+    }
+
+    /// Help shows values as typed, lists only accepted values, and prints examples that survive copy-paste.
+    func testHelpShowsNoInternalsAndWholeExamples() throws {
+        let commands = ["curves", "compare", "heatmap", "carousel", "demo", "clip", "bench", "train", "train-sweep",
+                        "spectrum", "lyapunov", "sweep", "import"]
+        for c in commands {
+            let r = try Self.run([c, "--help"])
+            XCTAssertEqual(r.status, 0, c)
+            let help = r.stdout
+            for leak in ["NumberList(", "GainList(", "CellList(", "TrainCell(", "values: [", "Optional("] {
+                XCTAssertFalse(help.contains(leak), "\(c) --help shows \(leak):\n\(help)")
+            }
+            // An example is whole: every line of it fits (nothing wrapped), continuation lines follow a " \\",
+            // and the line after its last line is blank or the next example.
+            let lines = help.components(separatedBy: "\n")
+            var inExample = false
+            for (i, line) in lines.enumerated() {
+                if line.hasPrefix("  gradlab ") { inExample = true }
+                guard inExample else { continue }
+                XCTAssertLessThanOrEqual(line.count, 80, "\(c): \(line)")
+                if line.hasSuffix(" \\") {
+                    XCTAssertTrue(lines[i + 1].hasPrefix("    "), "\(c): continuation of \(line) is \(lines[i + 1])")
+                } else {
+                    inExample = false
+                    let next = lines[i + 1]
+                    XCTAssertTrue(next.isEmpty || next.hasPrefix("  gradlab "), "\(c): example wrapped after \(line): \(next)")
+                }
+            }
+        }
+        let carousel = try Self.run(["carousel", "--help"]).stdout
+        XCTAssertTrue(carousel.contains("(default: 0,1)"), carousel)
+        for gone in ["--skip", "--leak-range", "--cells"] { XCTAssertFalse(carousel.contains(gone), "carousel offers \(gone)") }
+        let train = try Self.run(["train", "--help"]).stdout
+        XCTAssertTrue(train.contains("lstm"), train)
+        XCTAssertFalse(train.contains("skip"), "train --help lists skip")
+        let importHelp = try Self.run(["import", "--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        XCTAssertTrue(importHelp.contains("(values: tanh, relu)"), importHelp)
+        XCTAssertTrue(try Self.run(["sweep", "--help"]).stdout.contains("(default: 0.5:2.0:0.05)"))
+    }
+
+    /// CSV numbers are the shortest text that reads back to the same Double: a range 0.5:1:0.05 writes 0.85,
+    /// and every number in the file parses back to the Double it came from (checked on the JSON twin).
+    func testCSVNumbersAreShortestRoundTrip() throws {
+        let r = try Self.run(["sweep", "--cells", "linear", "--gain", "0.5:1:0.05", "--seeds", "1", "--steps", "30",
+                              "--csv", tmp + "/s.csv", "--json", tmp + "/s.json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let csv = try text("s.csv")
+        let gains = csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",")[1] }
+        XCTAssertEqual(gains.map(String.init), ["0.5", "0.55", "0.6", "0.65", "0.7", "0.75", "0.8", "0.85", "0.9", "0.95", "1.0"])
+        XCTAssertFalse(csv.contains("00000000"), csv)
+        // Every number reads back to a Double whose shortest text is the field itself; the JSON holds the same text.
+        let json = try text("s.json")
+        var checked = 0
+        for line in csv.split(separator: "\n").dropFirst() {
+            for field in line.split(separator: ",").dropFirst(3).map(String.init) where field.contains(".") {
+                guard let v = Double(field) else { XCTFail("\(field) is not a number"); continue }
+                XCTAssertEqual("\(v)", field)
+                XCTAssertTrue(json.contains(field), "\(field) not in the JSON")
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThan(checked, 50)
+    }
 }

@@ -82,4 +82,13 @@ public enum FigureFile {
         try check(path)
         try OutputFile.write(to: path) { dest in try figure.save(to: dest) }
     }
+
+    /// Saves with `title` (when given) in place of the built-in one: the panel's title on a one-panel chart,
+    /// the overall title above the panels otherwise (`--title` of the chart commands).
+    public static func save(_ figure: Figure, to path: String, title: String?) throws {
+        if let title {
+            if figure.panelAxes.count == 1 { figure.axes.title = title } else { figure.title = title }
+        }
+        try save(figure, to: path)
+    }
 }

@@ -66,14 +66,21 @@ public struct TrainSweepResult: Sendable {
 }
 
 public enum TrainSweep {
-    /// Runs every (cell, T) pair; `done` is called (serially) as each run finishes.
-    public static func run(_ o: TrainSweepOptions, done: ((TrainSweepPoint, Int, Int) -> Void)? = nil) throws -> TrainSweepResult {
+    /// Runs every (cell, T) pair; `done` is called (serially) as each run finishes, `progress` (serially, at
+    /// every iteration of every run) with the fraction of the whole sweep done, each run weighted by its T.
+    public static func run(_ o: TrainSweepOptions, progress: ((Double) -> Void)? = nil,
+                           done: ((TrainSweepPoint, Int, Int) -> Void)? = nil) throws -> TrainSweepResult {
         try o.validate()
         let jobs = o.cells.flatMap { c in o.lengths.map { (c, $0) } }
         var points = [TrainSweepPoint?](repeating: nil, count: jobs.count)
         var failure: Error?
         let lock = NSLock()
         var finished = 0
+        // Work of a run ∝ iterations × T: a T = 200 run takes 20 times a T = 10 one.
+        let weights = jobs.map { Double($0.1) }
+        let totalWeight = weights.reduce(0, +)
+        var fractions = [Double](repeating: 0, count: jobs.count)
+        var doneWeight = 0.0
         let start = DispatchTime.now().uptimeNanoseconds
         // Parallel over runs, each single-threaded: runs are independent, so the numbers are the same as a
         // serial sweep.
@@ -87,7 +94,13 @@ public enum TrainSweep {
                 opt.cell = jobs[i].0
                 opt.steps = jobs[i].1
                 do {
-                    let r = try TrainExperiment.run(opt)
+                    let r = try TrainExperiment.run(opt, progress: progress == nil ? nil : { it, total, _, _ in
+                        lock.lock(); defer { lock.unlock() }
+                        let f = total > 0 ? min(1, Double(it) / Double(total)) : 1
+                        doneWeight += (f - fractions[i]) * weights[i]
+                        fractions[i] = f
+                        progress?(min(1, doneWeight / totalWeight))
+                    })
                     let finite = r.evaluations.map(\.loss).filter(\.isFinite)
                     let p = TrainSweepPoint(cell: opt.cell, steps: opt.steps,
                                             finalLoss: r.divergedAt == nil ? r.finalEvalLoss : .nan,
