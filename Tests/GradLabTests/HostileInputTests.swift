@@ -100,7 +100,7 @@ final class HostileInputTests: XCTestCase {
         for c in ["curves", "lyapunov", "carousel"] {
             try refuse([c, "--hidden", "4096", "--steps", "1000000"], code: 64, mentions: "--steps or --hidden")
         }
-        try refuse(["spectrum", "--hidden", "2048"], code: 64, mentions: "GRADLAB_MAX_MINUTES")
+        try refuse(["spectrum", "--hidden", "4096"], code: 64, mentions: "GRADLAB_MAX_MINUTES")
         try refuse(["bench", "--only", "tanh:4096:1000000"], code: 64, mentions: "needs ~")
         try refuse(["heatmap", "--hidden", "4096", "--steps", "2000"], code: 64, mentions: "pair")
         try refuse(["train-sweep", "--hidden", "1024", "--lengths", "5000,10000", "--batch", "4096"], code: 64, mentions: "needs ~")
