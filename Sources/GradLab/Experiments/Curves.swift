@@ -166,9 +166,14 @@ public enum CurvesExperiment {
     public static func rate(_ y: [Double]) -> (mean: Double, halfWidth: Double) {
         let t = y.count - 1
         guard t >= 1 else { return (0, .infinity) }
-        let w = rateWarmup(t)
-        var d: [Double] = []
-        for k in stride(from: w + 1, through: t, by: 1) where y[k].isFinite && y[k - 1].isFinite { d.append(y[k] - y[k - 1]) }
+        func increments(from w: Int) -> [Double] {
+            var d: [Double] = []
+            for k in stride(from: w + 1, through: t, by: 1) where y[k].isFinite && y[k - 1].isFinite { d.append(y[k] - y[k - 1]) }
+            return d
+        }
+        var d = increments(from: rateWarmup(t))
+        // A product that became exactly zero soon after the warm-up: use every finite lag.
+        if d.count < rateBlocks { d = increments(from: 0) }
         if d.count < rateBlocks {
             // Too few lags for blocks (or a product that became exactly zero early): the least-squares slope,
             // with no interval.
