@@ -39,12 +39,12 @@ extension SweepExperiment {
             // zero state is stable; above it the state leaves 0 (dotted: what the zero state would give).
             let below = gains.filter { $0 <= 1 }, above = gains.filter { $0 >= 1 }
             if below.count >= 2 {
-                ax.plot(below, below.map { zeroStateExponent(gain: $0) * unit }, label: "theory, tanh without input: λ_{1} = log g (g ≤ 1)",
+                ax.plot(below, below.map { zeroStateExponent(gain: $0) * unit }, label: "theory (tanh, no input): log g",
                         color: .black, width: 1.8, dash: .dashDot)
             }
             if above.count >= 2 {
                 let ys = above.map { zeroStateExponent(gain: $0) * unit }
-                ax.plot(above, ys, label: "log g above 1: the unstable zero state, which tanh leaves", color: .gray, width: 1.5, dash: .dotted)
+                ax.plot(above, ys, label: "log g, g > 1: unstable zero state", color: .gray, width: 1.5, dash: .dotted)
                 hi = max(hi, ys.max()!)
             }
             if let m = below.min() { lo = min(lo, zeroStateExponent(gain: m) * unit) }
@@ -65,7 +65,7 @@ extension SweepExperiment {
         ax.annotate("vanishing: λ_{1} < 0, gradients shrink with the lag", x: xl + 0.03 * (xr - xl), y: lo - 0.03 * span,
                     color: Color(hex: 0x2166AC), alignment: .left, bold: true)
         ax.legendPosition = .lowerRight
-        fig.addNote("n = \(o.hidden), T = \(o.steps) (first \(o.effectiveWarmup) steps not averaged), inputs N(0, \(Format.fixed(o.inputScale, o.inputScale < 0.1 ? 3 : 2))²), \(o.seeds) seeds per point; band = min–max over seeds; dot = mean λ₁ crosses 0; bars just below λ₁ = 0 = edge intervals (from the largest to the smallest seed's crossing)")
+        fig.addNote("n = \(o.hidden), T = \(o.steps) (first \(o.effectiveWarmup) steps not averaged), inputs N(0, \(Format.fixed(o.inputScale, o.inputScale < 0.1 ? 3 : 2))²), \(o.seeds) seeds per point; band = min–max over seeds; dot: mean λ₁ = 0; bar: edge interval (seeds' crossings)")
         return fig
     }
 }
