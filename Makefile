@@ -55,7 +55,7 @@ gallery-training: build
 	$(BIN) train --cell tanh --task adding --steps 200 --hidden 64 --iters 2000 --clip-norm 1 \
 	  --loss-chart plots/train-adding-tanh-T200-loss.png --grad-chart plots/train-adding-tanh-T200-grad-norm.png \
 	  --contrib-chart plots/train-adding-tanh-T200-contributions.png
-	$(BIN) train --cell lstm --task adding --steps 30 --hidden 32 --iters 3000 --optimizer sgd --lr 1 --clip-norm 1 \
+	$(BIN) train --cell lstm --task adding --steps 20 --hidden 32 --iters 1500 --optimizer sgd --lr 1 --clip-norm 1 \
 	  --compare-clipping --clipping-chart plots/train-clipping.png
 	$(BIN) train --cell lstm --task adding --steps 50 --hidden 64 --iters 2000 --clip-norm 1 --truncate 10 \
 	  --loss-chart plots/train-truncation-loss.png --contrib-chart plots/train-truncation-contributions.png

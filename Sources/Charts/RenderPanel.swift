@@ -141,7 +141,9 @@ extension Figure {
         let lineHeight = canvas.measure(text, style).height
         var anchors: [(Double, Double, HAlign)]
         if a.nearPoint {
-            let dx = 6 * st.factor, dy = lineHeight * 0.8
+            // dy: the text box (one line high, centred) clears the point's line by half a line, so a label beside a
+            // curve's end never covers the curve (or a reference line through the point).
+            let dx = 6 * st.factor, dy = lineHeight * 1.05
             anchors = [(x0 + dx, y0 + dy, .left), (x0 + dx, y0 - dy, .left), (x0 - dx, y0 + dy, .right),
                        (x0 - dx, y0 - dy, .right), (x0, y0 + 1.6 * dy, .center), (x0, y0 - 1.6 * dy, .center)]
             for k in 2...4 { for sign in [1.0, -1.0] { anchors.append((x0 - dx, y0 + sign * Double(k) * lineHeight * 1.1, .right)) } }

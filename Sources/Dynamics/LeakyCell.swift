@@ -1,12 +1,17 @@
 import Linear
 
-/// Leaky-integrator units (multiple time scales): h_j = α⊙h_{j−1} + (1−α)⊙tanh(W_ih x_j + b_ih + W_hh h_{j−1} + b_hh).
+/// Leaky-integrator units (multiple time scales). Two conventions name the same cell:
+/// - leak rate a (Jaeger): h_j = (1−a)⊙h_{j−1} + a⊙tanh(W_ih x_j + b_ih + W_hh h_{j−1} + b_hh); a is the share of
+///   new input a unit takes in per step, its time constant is 1/a steps (`--leak-rate`, default 0.02:0.2 → 5–50 steps);
+/// - retention α = 1 − a: h_j = α⊙h_{j−1} + (1−α)⊙tanh(·), the share of the old state kept (`--retention`).
+/// The cell stores α (the retention), as the model file's "alpha" field does.
 ///
 /// Jacobian: J_j = diag(α) + diag((1−α)⊙tanh′(a_j)) · W_hh. A unit with α close to 1 keeps a direct,
 /// un-squashed path to its own past, so its gradient decays like α^lag rather than through W_hh.
 /// Bound (triangle inequality): ‖J_j‖₂ ≤ max α + max_i (1−α_i) |tanh′(a_{j,i})| · ‖W_hh‖₂.
 public struct LeakyCell: RecurrentCell {
     public let parameters: CellParameters
+    /// Per-unit retention α = 1 − a (a: leak rate).
     public let alpha: [Double]
     public let recurrentNorm: Double
     private let activation = Activation.tanh

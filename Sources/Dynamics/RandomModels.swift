@@ -20,7 +20,8 @@ public struct RandomModelSpec: Sendable, Equatable {
     /// LSTM: bias of the forget gate f; GRU: bias of the update gate z (added to bias_ih's block of that gate).
     /// Positive values make the cell keep its past by default (1 is the classic LSTM choice).
     public var forgetBias: Double
-    /// Leaky units: α is drawn uniformly from this range, per unit.
+    /// Leaky units: the leak rate a (share of new input per step, time constant 1/a) is drawn uniformly
+    /// from this range, per unit; the cell stores the retention α = 1 − a (see `LeakyCell`).
     public var leakRange: ClosedRange<Double>
     /// Standard deviation of the inputs x_t.
     public var inputScale: Double
@@ -53,7 +54,7 @@ public enum RandomModels {
     /// - irnn (Le, Jaitly & Hinton 2015): ReLU, W_hh = g·I, W_ih ~ N(0, 0.001²), biases 0.
     /// - lstm / gru: each gate's recurrent block drawn like W_hh; W_ih ~ N(0, 1/d); biases 0 except the
     ///   LSTM forget gate's and the GRU update gate's, which are `forgetBias`.
-    /// - leaky: tanh units, W_hh and W_ih as vanilla, α_i ~ U(leakRange).
+    /// - leaky: tanh units, W_hh and W_ih as vanilla, leak rate a_i ~ U(leakRange), retention α_i = 1 − a_i.
     /// - skip: tanh units; W_hh and W_skip each drawn like W_hh with gain g/√2, so the two paths together
     ///   carry the same variance as one vanilla W_hh of gain g (a fair comparison with tanh).
     public static func make(_ s: RandomModelSpec) -> Model {
@@ -83,7 +84,7 @@ public enum RandomModels {
         // gate z (rows n..<2n of r,z,n; h = (1−z)⊙n + z⊙h_prev, so z → 1 copies the state).
         if s.kind == .lstm || s.kind == .gru { for k in n..<(2 * n) { bih[k] = s.forgetBias } }
         let alpha: [Double]? = s.kind == .leaky
-            ? (0..<n).map { _ in wr.uniform(s.leakRange.lowerBound, s.leakRange.upperBound) } : nil
+            ? (0..<n).map { _ in 1 - wr.uniform(s.leakRange.lowerBound, s.leakRange.upperBound) } : nil
         let params = CellParameters(kind: s.kind, hiddenSize: n, inputSize: d, weightIH: wih, weightHH: whh,
                                     biasIH: bih, biasHH: [Double](repeating: 0, count: g * n), alpha: alpha,
                                     skipWeight: wskip, skipLength: s.kind == .skip ? s.skipLength : nil)

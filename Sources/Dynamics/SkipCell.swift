@@ -12,7 +12,8 @@ import Linear
 ///           [ …                                           ]
 ///
 /// ∂h_t/∂h_k is the top-left n×n block of the product (older entries of the window are earlier states,
-/// independent of h_k). A gradient can now reach lag L in ⌈L/D⌉ squashing steps instead of L, so it decays
+/// independent of h_k). A gradient can now reach lag L through ⌊L/D⌋ skips plus L mod D single steps, i.e.
+/// ⌊L/D⌋ + (L mod D) squashing steps instead of L, so it decays
 /// about D times more slowly per step.
 ///
 /// Bound: with M the D×D matrix of block norms (M_11 = c‖W_hh‖₂, M_1D = c‖W_skip‖₂, M_{i,i−1} = 1, c = max|f′|

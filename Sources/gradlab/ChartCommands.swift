@@ -125,7 +125,7 @@ struct DemoCommand: ParsableCommand {
 struct CarouselCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "carousel",
-        abstract: "LSTM: the cell path c→c (constant error carousel) against h→h, for several forget-gate biases.")
+        abstract: "LSTM: the carousel ∏ diag(f_j), all paths into c (∂c_t/∂c_k), h→h and the full state, for several forget-gate biases.")
 
     // Only the options an LSTM uses: --forget-bias is --forget-biases here, --skip and --leak-range do not apply.
     @Option(name: [.customLong("forget-biases"), .customLong("forget-bias")], parsing: .unconditional,
@@ -160,16 +160,21 @@ struct CarouselCommand: ParsableCommand {
             labelled.label = "lstm fb=\(Format.short(b))"
             results.append(labelled)
         }
-        var table = TextTable(["forget bias", "resting f", "c→c ×/step", "h→h ×/step", "‖∂c_T/∂c_0‖", "‖∂h_T/∂h_0‖"])
+        var table = TextTable(["forget bias", "resting f", "∏f ×/step", "all into c ×/step", "h→h ×/step",
+                               "‖∏f‖ at T", "‖∂c_T/∂c_0‖", "‖∂h_T/∂h_0‖"])
         for (b, r) in zip(forgetBiases.values, results) {
             let c = r.curves
             let meanF = 1 / (1 + exp(-b))
             table.add([Format.short(b), "≈\(Format.fixed(meanF, 2))",
+                       Format.fixed(pow(10, CurvesExperiment.tailSlope(c.log10SpectralCarousel!)), 3),
                        Format.fixed(pow(10, CurvesExperiment.tailSlope(c.log10SpectralCell!)), 3),
                        Format.fixed(pow(10, CurvesExperiment.tailSlope(c.log10Spectral)), 3),
+                       CurvesExperiment.sci(c.log10SpectralCarousel!.last!),
                        CurvesExperiment.sci(c.log10SpectralCell!.last!), CurvesExperiment.sci(c.log10Spectral.last!)])
         }
         print(table.render())
+        print("∏f = ‖∏_j diag(f_j)‖₂, the direct path c→c (the constant error carousel): never above 1")
+        print("all into c = ‖∂c_T/∂c_k‖₂, every path into c, including those through h: can exceed 1")
         print("resting f = σ(bias): the forget gate's value when its input and recurrent drive are zero")
         if let csv { try OutputFile.write(CurvesExperiment.csv(results), to: csv); print("wrote \(csv)") }
         if let out {

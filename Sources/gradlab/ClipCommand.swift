@@ -16,6 +16,8 @@ struct ClipCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Random seed for the gradient.") var seed: UInt64 = 0
     @Option(parsing: .unconditional, help: "Threshold c for norm scaling (rescale when ‖g‖₂ > c).") var clipNorm = 1.0
     @Option(parsing: .unconditional, help: "Threshold v for value clipping (clamp entries to [−v, v]).") var clipValue = 1.0
+    @Option(help: ArgumentHelp("Chart file: .png, .svg or .pdf (the clipped vectors and their directions).", valueName: "file")) var out: String?
+    @OptionGroup var chart: ChartOptions
 
     func run() throws {
         try Check.positive(clipNorm, "--clip-norm")
@@ -24,6 +26,8 @@ struct ClipCommand: ParsableCommand {
         try Check.positive(size, "--size")
         try Check.atMost(size, 64, "--size", "the vectors are printed in full")
         guard magnitude <= 1e100 else { throw GradLabError.usage("--magnitude must be at most 1e100 (got \(Format.magnitude(magnitude)))") }
+        try chart.size.validate()
+        if let out { try FigureFile.check(out) }
         guard gradient?.values.count ?? 0 <= 64 else { throw GradLabError.usage("--gradient takes at most 64 entries (the vectors are printed in full)") }
         var g: [Double]
         if let list = gradient?.values {
@@ -55,5 +59,10 @@ struct ClipCommand: ParsableCommand {
         print(t.render())
         print("norm scaling keeps the direction (angle 0°) and only shortens g; value clipping bends it towards the")
         print("corners of the box [−v, v]^n: the large entries lose their lead over the small ones.")
+        if let out {
+            try FigureFile.save(ClipChart.figure(gradient: g, byNorm: byNorm, byValue: byValue, clipNorm: clipNorm, clipValue: clipValue,
+                                                 normAngle: angle(g, byNorm), valueAngle: angle(g, byValue), size: chart.size), to: out)
+            print("wrote \(out)")
+        }
     }
 }

@@ -93,15 +93,34 @@ struct ModelOptions: ParsableArguments {
         initialisation, the untrained network); `train` defaults to 1 (Jozefowicz et al. 2015, for learning).
         """) var forgetBias = 0.0
     @Option(parsing: .unconditional, help: "Skip cells: connect h_{t−D} to h_t, with this D.") var skip = 4
-    @Option(help: ArgumentHelp("Leaky units: leak rates α drawn uniformly from lo:hi, 0 ≤ lo ≤ hi < 1.", valueName: "lo:hi"))
-    var leakRange = "0.02:0.2"
+    @Option(name: [.customLong("leak-rate"), .customLong("leak-range")],
+            help: ArgumentHelp("Leaky units h_t = (1−a)⊙h_{t−1} + a⊙tanh(·): per-unit leak rates a (the share of new input taken in per step, time constant 1/a) drawn uniformly from lo:hi, 0 < lo ≤ hi ≤ 1 (default 0.02:0.2, time constants 5–50 steps). --leak-range is an alias.", valueName: "lo:hi"))
+    var leakRate: String?
+    @Option(help: ArgumentHelp("Leaky units, the other convention: per-unit retentions α = 1 − a (the share of the old state kept per step) drawn uniformly from lo:hi, 0 ≤ lo ≤ hi < 1; e.g. 0.9:0.99 is leak rates 0.01:0.1.", valueName: "lo:hi"))
+    var retention: String?
 
+    /// The leak-rate range a (per unit) these options ask for.
     func leakBounds() throws -> ClosedRange<Double> {
-        let p = leakRange.split(separator: ":").map { Double($0) }
-        guard p.count == 2, let lo = p[0], let hi = p[1], lo >= 0, lo <= hi, hi < 1 else {
-            throw GradLabError.usage("--leak-range must look like 0.5:0.99 with 0 ≤ lo ≤ hi < 1 (got '\(leakRange)')")
+        func parse(_ s: String) -> (Double, Double)? {
+            let p = s.split(separator: ":", omittingEmptySubsequences: false).map { Double($0) }
+            guard p.count == 2, let lo = p[0], let hi = p[1], lo.isFinite, hi.isFinite, lo <= hi else { return nil }
+            return (lo, hi)
         }
-        return lo...hi
+        switch (leakRate, retention) {
+        case (.some, .some):
+            throw GradLabError.usage("give either --leak-rate (a) or --retention (α = 1 − a), not both")
+        case (nil, let r?):
+            guard let (lo, hi) = parse(r), lo >= 0, hi < 1 else {
+                throw GradLabError.usage("--retention must look like 0.9:0.99 with 0 ≤ lo ≤ hi < 1 (got '\(r)')")
+            }
+            return (1 - hi)...(1 - lo)
+        default:
+            let r = leakRate ?? "0.02:0.2"
+            guard let (lo, hi) = parse(r), lo > 0, hi <= 1 else {
+                throw GradLabError.usage("--leak-rate must look like 0.02:0.2 with 0 < lo ≤ hi ≤ 1 (got '\(r)')")
+            }
+            return lo...hi
+        }
     }
 
     func apply(to o: inout CurvesOptions, allowList: Bool = true) throws {

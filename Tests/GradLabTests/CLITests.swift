@@ -129,6 +129,27 @@ final class CLITests: XCTestCase {
         try assertUsageError(["heatmap", "--steps", "5000", "--out", tmp + "/h.png"], mentions: "--steps must be at most 2000")
     }
 
+    /// `clip --out` draws its chart; `carousel` reports the carousel ∏f apart from all paths into c;
+    /// `--leak-rate` and `--retention` name the two leaky conventions and cannot be combined.
+    func testClipChartCarouselColumnsAndLeakConventions() throws {
+        let r = try Self.run(["clip", "--gradient", "8,1,-0.5", "--out", tmp + "/clip.png"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: tmp + "/clip.png")).prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+        XCTAssertTrue(r.stdout.contains("40.2°"), r.stdout)
+        try FileManager.default.removeItem(atPath: tmp + "/clip.png")
+        try assertUsageError(["clip", "--gradient", "8,1", "--out", tmp + "/clip.gif"], mentions: "gif")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/clip.gif"))
+        let c = try Self.run(["carousel", "--forget-biases", "0,3", "--hidden", "8", "--steps", "40"])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        XCTAssertTrue(c.stdout.contains("∏f ×/step") && c.stdout.contains("all into c ×/step"), c.stdout)
+        let a = try Self.run(["curves", "--cells", "leaky", "--hidden", "8", "--steps", "20", "--retention", "0.8:0.98"])
+        let b = try Self.run(["curves", "--cells", "leaky", "--hidden", "8", "--steps", "20", "--leak-range", "0.02:0.2"])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertTrue(a.stdout.contains("leaky τ=5–50") && b.stdout.contains("leaky τ=5–50"), a.stdout + b.stdout)
+        try assertUsageError(["curves", "--cells", "leaky", "--leak-rate", "0.1:0.2", "--retention", "0.8:0.9"], mentions: "not both")
+        try assertUsageError(["curves", "--cells", "leaky", "--leak-rate", "0:0.2"], mentions: "--leak-rate")
+    }
+
     /// The real lesson check, end to end: current → passes; a figure edited by hand → fails naming lesson and file.
     func testNotebookCheckFailsWhenACommittedFigureIsEdited() throws {
         for d in ["notebooks-md", "plots"] { try FileManager.default.createDirectory(atPath: tmp + "/" + d, withIntermediateDirectories: true) }
@@ -148,7 +169,8 @@ final class CLITests: XCTestCase {
         try (before + "\n```gradlab\nfrobnicate --now\n```\n").write(toFile: lesson, atomically: true, encoding: .utf8)
         let bad = try Self.run(["notebook", "run", lesson])
         XCTAssertEqual(bad.status, 65)
-        XCTAssertTrue(bad.stderr.contains("notebooks-md/l.md:19: unknown command 'frobnicate'"), bad.stderr)
+        let line = before.filter { $0 == "\n" }.count + 3      // after the generated output, whatever its length
+        XCTAssertTrue(bad.stderr.contains("notebooks-md/l.md:\(line): unknown command 'frobnicate'"), bad.stderr)
         XCTAssertTrue(try String(contentsOfFile: lesson, encoding: .utf8).hasSuffix("frobnicate --now\n```\n"))
     }
 

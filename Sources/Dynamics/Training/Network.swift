@@ -20,7 +20,7 @@ public struct Readout: Sendable, Equatable {
 /// A trainable recurrent network: one recurrent layer (PyTorch layout, see `CellParameters`) plus a linear
 /// readout. The initial state is zero (h_0 = 0, and c_0 = 0 for the LSTM) and is not trained.
 ///
-/// The leak rates α of a leaky cell are fixed time constants, not trained.
+/// The retentions α = 1 − a of a leaky cell (a: leak rates, see `LeakyCell`) are fixed time constants, not trained.
 public struct RNN: Sendable, Equatable {
     public var cell: CellParameters
     public var readout: Readout
@@ -109,7 +109,7 @@ public struct RNNGradient: Sendable, Equatable {
 public struct TrainingInit: Sendable, Equatable {
     /// LSTM: added to the forget gate's bias (b_ih, f block). 1 is the usual "remember by default".
     public var forgetBias: Double = 1
-    /// Leaky cells: α_i drawn uniformly from this range.
+    /// Leaky cells: leak rates a_i drawn uniformly from this range; the cell keeps α_i = 1 − a_i of its state.
     public var leakRange: ClosedRange<Double> = 0.02...0.2
     public init(forgetBias: Double = 1, leakRange: ClosedRange<Double> = 0.02...0.2) {
         self.forgetBias = forgetBias
@@ -154,7 +154,7 @@ public extension RNN {
             bih = uniform(1, n).data
             bhh = uniform(1, n).data
             if kind == .leaky {
-                alpha = (0..<n).map { _ in rng.uniform(opts.leakRange.lowerBound, opts.leakRange.upperBound) }
+                alpha = (0..<n).map { _ in 1 - rng.uniform(opts.leakRange.lowerBound, opts.leakRange.upperBound) }
             }
         }
         let cell = CellParameters(kind: kind, hiddenSize: n, inputSize: d, weightIH: wih, weightHH: whh,

@@ -168,14 +168,19 @@ public enum CurveCharts {
         return fig
     }
 
-    /// LSTM paths: h→h, c→c and full state, one panel per model (e.g. forget bias 0 and 1).
+    /// LSTM paths, one panel per model (e.g. forget bias 0 and 1): the carousel ∏ diag(f_j) (the direct path
+    /// c→c), every path into c (the block ∂c_t/∂c_k), h→h and the full state (h, c).
+    /// The full state is at least as large as every block and often lies on one of them, so it is drawn first,
+    /// wide and pale, and the blocks go on top of it; the carousel is dashed so it stays visible on
+    /// the c-block where the two agree.
     public static func lstmPathsFigure(_ results: [CellCurves], titles: [String], size: ChartSize = ChartSize()) -> Figure {
         let fig = size.figure(rows: 1, cols: results.count)
-        fig.title = "LSTM: the cell path c→c (constant error carousel) against h→h"
+        fig.title = "LSTM: the carousel ∏ diag(f_{j}), all paths into c, and h→h"
         fig.sharedLegend = true       // the same paths in every panel: one legend
         var all: [[Double]] = []
         for r in results {
-            all += [r.curves.log10Spectral] + [r.curves.log10SpectralCell, r.curves.log10SpectralState].compactMap { $0 }
+            all += [r.curves.log10Spectral] + [r.curves.log10SpectralCell, r.curves.log10SpectralState,
+                                               r.curves.log10SpectralCarousel].compactMap { $0 }
         }
         let range = yRange(all)
         for (i, r) in results.enumerated() {
@@ -187,9 +192,14 @@ public enum CurveCharts {
             ax.yScale = .log10Data
             ax.yRange = range
             ax.xRange = 0...Double(max(r.curves.endStep, 1))
-            if let cc = r.curves.log10SpectralCell { ax.plot(x, cc, label: "c→c: ∂c_{t}/∂c_{k}", color: Palette.color(2), width: 3) }
+            if let s = r.curves.log10SpectralState {
+                ax.plot(x, s, label: "full state (h, c) (wide, pale)", color: Palette.color(3).withAlpha(0.45), width: 9)
+            }
+            if let cc = r.curves.log10SpectralCell { ax.plot(x, cc, label: "all paths into c: ∂c_{t}/∂c_{k}", color: Palette.color(2), width: 3) }
             ax.plot(x, r.curves.log10Spectral, label: "h→h: ∂h_{t}/∂h_{k}", color: Palette.color(0), width: 3)
-            if let s = r.curves.log10SpectralState { ax.plot(x, s, label: "full state (h, c)", color: Palette.color(3), dash: .dashed) }
+            if let pf = r.curves.log10SpectralCarousel {
+                ax.plot(x, pf, label: "carousel ∏ diag(f_{j}) (direct c→c)", color: Palette.color(1), width: 3, dash: .dashed)
+            }
             ax.hline(0, label: "norm 1", color: .gray, dash: .solid, width: 1)
         }
         return fig

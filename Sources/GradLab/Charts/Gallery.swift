@@ -63,7 +63,7 @@ public enum Gallery {
             lstm += try CurvesExperiment.run(o)
         }
         try save(CurveCharts.lstmPathsFigure(lstm, titles: ["forget-gate bias 0 (f ≈ 0.5)", "forget-gate bias 1 (f ≈ 0.73)"], size: size),
-                 "lstm-paths.png", "c→c per-step factor: bias 0 ×\(Format.fixed(pow(10, slope(lstm[0].curves.log10SpectralCell!)), 3)), bias 1 ×\(Format.fixed(pow(10, slope(lstm[1].curves.log10SpectralCell!)), 3))")
+                 "lstm-paths.png", "carousel ∏f per-step factor: bias 0 ×\(Format.fixed(pow(10, slope(lstm[0].curves.log10SpectralCarousel!)), 3)), bias 1 ×\(Format.fixed(pow(10, slope(lstm[1].curves.log10SpectralCarousel!)), 3)); all paths into c: ×\(Format.fixed(pow(10, slope(lstm[0].curves.log10SpectralCell!)), 3)), ×\(Format.fixed(pow(10, slope(lstm[1].curves.log10SpectralCell!)), 3))")
 
         // 7. Long horizon: 10,000 steps, far beyond Double's range, thanks to per-step renormalisation.
         o = CurvesOptions()

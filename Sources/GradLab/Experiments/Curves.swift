@@ -61,8 +61,11 @@ public struct CellCurves: Sendable {
     public var betaW: Double
     /// sup|f′| for vanilla-type cells; nil for gated cells, whose bound is per step (see LSTMCell, GRUCell).
     public var betaH: Double?
-    /// Least-squares slope of log10‖∂h_t/∂h_k‖ over the second half of the lags (decades per step).
+    /// Mean per-step rate of log10‖∂h_t/∂h_k‖ (decades per step) over the lags after the warm-up
+    /// (see `CurvesExperiment.rate`): the stable estimate the regime is decided on.
     public var slope: Double
+    /// Half-width of the 95 % interval of `slope`, from the spread of block means.
+    public var slopeHalfWidth: Double
     public var regime: Regime
     /// First lag at which the product is exactly zero (all ReLUs off somewhere), if any.
     public var zeroFromLag: Int?
@@ -72,6 +75,11 @@ public struct CellCurves: Sendable {
     public var kind: CellKind { model.kind }
     /// Growth factor per step, 10^slope.
     public var perStepFactor: Double { pow(10, slope) }
+    /// The 95 % interval of the growth factor per step.
+    public var perStepInterval: ClosedRange<Double> {
+        let h = slopeHalfWidth.isFinite ? slopeHalfWidth : 0
+        return pow(10, slope - h)...pow(10, slope + h)
+    }
 
     public func warning() -> String? {
         overflowStep.map { "\(label): the forward pass overflowed at step \($0) (the state reached ±∞); analysing steps 0…\($0 - 1) only" }
@@ -87,10 +95,18 @@ public enum CurvesExperiment {
         try o.validate()
         var out: [(String, Model)] = []
         if o.modelPaths.isEmpty {
+            // Leaky cells carry their time constants 1/a in the label: the same numbers read as leak rates or
+            // as retentions give very different cells.
+            func name(_ k: CellKind) -> String {
+                guard k == .leaky else { return k.rawValue }
+                let lo = 1 / o.leakRange.upperBound, hi = 1 / o.leakRange.lowerBound
+                func f(_ v: Double) -> String { String(format: "%.3g", v) }      // 5, 50, 1.02, 1.25
+                return "leaky τ=" + (f(lo) == f(hi) ? f(lo) : "\(f(lo))–\(f(hi))")
+            }
             if o.gains.isEmpty {
-                out = o.cells.map { ($0.rawValue, RandomModels.make(o.spec($0))) }
+                out = o.cells.map { (name($0), RandomModels.make(o.spec($0))) }
             } else {
-                out = o.cells.flatMap { k in o.gains.map { g in ("\(k.rawValue) g=\(Format.short(g))", RandomModels.make(o.spec(k, gain: g))) } }
+                out = o.cells.flatMap { k in o.gains.map { g in ("\(name(k)) g=\(Format.short(g))", RandomModels.make(o.spec(k, gain: g))) } }
             }
         } else {
             for path in o.modelPaths {
@@ -117,18 +133,72 @@ public enum CurvesExperiment {
         let main = spectral ? curves.log10Spectral : curves.log10Frobenius
         let t = curves.endStep
         let zeroLag = main.firstIndex { $0 == -.infinity }
-        // The regime follows the slope; an exact zero (ReLUs all off somewhere) is reported beside it.
-        var slope = tailSlope(main)
-        var regime: Regime = slope < -neutralBand ? .vanishing : (slope > neutralBand ? .exploding : .neutral)
+        // The regime follows a stable estimate of the rate (its 95 % interval must clear the neutral band);
+        // an exact zero (ReLUs all off somewhere) is reported beside it.
+        let est = rate(main)
+        var slope = est.mean
+        var half = est.halfWidth
+        var regime = regimeOf(est)
         // Exactly zero from lag 1 on (every unit saturated or off): nothing survives even one step.
-        if zeroLag != nil && main.filter(\.isFinite).count < 2 { regime = .vanishing; slope = -.infinity }
+        if zeroLag != nil && main.filter(\.isFinite).count < 2 { regime = .vanishing; slope = -.infinity; half = 0 }
         let last = main[t]
         return CellCurves(label: label, model: model, curves: curves, overflowStep: traj.overflowStep,
                           betaW: model.parameters.weightHH.spectralNorm,
                           betaH: model.kind.gateCount == 1 ? model.kind.vanillaActivation?.derivativeSup : nil,
-                          slope: slope, regime: regime, zeroFromLag: zeroLag,
+                          slope: slope, slopeHalfWidth: half, regime: regime, zeroFromLag: zeroLag,
                           boundSlack: last.isFinite ? curves.log10Bound[t] - last : .infinity)
     }
+
+    /// Number of consecutive blocks the per-step increments are split into for the rate's interval.
+    public static let rateBlocks = 5
+    /// Student's t quantile (97.5 %, rateBlocks − 1 = 4 degrees of freedom) for the 95 % interval.
+    static let tQuantile = 2.776
+
+    /// The first lag the rate is averaged from: the product needs a few steps to align with its
+    /// dominant direction (lag ≥ t/10, at least 1).
+    public static func rateWarmup(_ t: Int) -> Int { max(1, t / 10) }
+
+    /// A stable estimate of the per-step rate of a log10 curve (decades per step): the mean increment
+    /// y[k] − y[k−1] over lags k > warm-up (= the slope between the warm-up and the last lag), with a 95 %
+    /// interval from the spread of the means of `rateBlocks` consecutive blocks of increments (Student t,
+    /// 4 degrees of freedom). Short or irregular curves get wide intervals, so they are called neutral rather
+    /// than flipping between vanishing and exploding with T. Non-finite increments (exact zeros) are skipped.
+    public static func rate(_ y: [Double]) -> (mean: Double, halfWidth: Double) {
+        let t = y.count - 1
+        guard t >= 1 else { return (0, .infinity) }
+        func increments(from w: Int) -> [Double] {
+            var d: [Double] = []
+            for k in stride(from: w + 1, through: t, by: 1) where y[k].isFinite && y[k - 1].isFinite { d.append(y[k] - y[k - 1]) }
+            return d
+        }
+        var d = increments(from: rateWarmup(t))
+        // A product that became exactly zero soon after the warm-up: use every finite lag.
+        if d.count < rateBlocks { d = increments(from: 0) }
+        if d.count < rateBlocks {
+            // Too few lags for blocks (or a product that became exactly zero early): the least-squares slope,
+            // with no interval.
+            return (tailSlope(y), .infinity)
+        }
+        let mean = d.reduce(0, +) / Double(d.count)
+        var blocks: [Double] = []
+        for b in 0..<rateBlocks {
+            let lo = b * d.count / rateBlocks, hi = (b + 1) * d.count / rateBlocks
+            blocks.append(d[lo..<hi].reduce(0, +) / Double(hi - lo))
+        }
+        let bm = blocks.reduce(0, +) / Double(rateBlocks)
+        let v = blocks.reduce(0) { $0 + ($1 - bm) * ($1 - bm) } / Double(rateBlocks - 1)
+        return (mean, tQuantile * (v / Double(rateBlocks)).squareRoot())
+    }
+
+    /// Vanishing or exploding only when the whole 95 % interval lies beyond ∓`neutralBand`; otherwise neutral.
+    public static func regimeOf(_ r: (mean: Double, halfWidth: Double)) -> Regime {
+        if r.mean + r.halfWidth < -neutralBand { return .vanishing }
+        if r.mean - r.halfWidth > neutralBand { return .exploding }
+        return .neutral
+    }
+
+    /// How the table's regime column is decided, in one line.
+    public static let regimeRule = "×/step = mean rate over lags ≥ t/10, 95 % interval from 5 block means; regime: vanishing/exploding only if\nthe whole interval lies below ×0.995 / above ×1.005 per step (∓0.002 decades), neutral otherwise"
 
     /// Least-squares slope of a log10 curve over its second half (lags t/2 … t; all lags when t < 4),
     /// ignoring exact zeros (over every finite lag when the second half has none): the asymptotic
@@ -157,11 +227,11 @@ public enum CurvesExperiment {
     public static func table(_ results: [CellCurves], norm: NormKind) -> String {
         let t = results.map(\.curves.endStep).max() ?? 0
         let lags = tableLags(t)
-        var table = TextTable(["cell", "β_W", "β_h", "×/step"] + lags.map { "lag \($0)" } + ["regime", "bound slack"])
+        var table = TextTable(["cell", "β_W", "β_h", "×/step", "95 % interval"] + lags.map { "lag \($0)" } + ["regime", "bound slack"])
         for r in results {
             let curve = r.curves.log10Norm(norm)
             var row = [r.label, Format.magnitude(r.betaW), r.betaH.map { Format.fixed($0, 2) } ?? "gated",
-                       Format.magnitude(r.perStepFactor)]
+                       Format.magnitude(r.perStepFactor), interval(r)]
             row += lags.map { $0 < curve.count ? sci(curve[$0]) : "—" }
             var regime = r.regime.rawValue
             if let z = r.zeroFromLag { regime += " (0 from lag \(z))" }
@@ -169,7 +239,14 @@ public enum CurvesExperiment {
             table.add(row)
         }
         let title = "‖∂h_t/∂h_k‖ (\(norm.rawValue) norm) at t = \(t) for a few lags; ×/step = growth factor per step; bound slack = decades between (β_W β_h)^(t−k) and the actual norm at the largest lag"
-        return title + "\n" + table.render()
+        return title + "\n" + table.render() + "\n" + regimeRule
+    }
+
+    static func interval(_ r: CellCurves) -> String {
+        guard r.slope.isFinite else { return "—" }
+        guard r.slopeHalfWidth.isFinite else { return "too short" }
+        let i = r.perStepInterval
+        return "\(Format.magnitude(i.lowerBound))–\(Format.magnitude(i.upperBound))"
     }
 
     /// 10^x as text: "3.2e-5" for moderate x, "10^-412.3" beyond Double's range.
@@ -223,7 +300,8 @@ public enum CurvesExperiment {
             }
             return ["cell": r.label, "kind": r.kind.rawValue, "hidden_size": r.model.parameters.hiddenSize,
                     "t": c.endStep, "beta_w": Format.json(r.betaW), "beta_h": r.betaH.map { $0 as Any } ?? NSNull(),
-                    "log10_growth_per_step": Format.json(r.slope), "regime": r.regime.rawValue,
+                    "log10_growth_per_step": Format.json(r.slope),
+                    "log10_growth_per_step_95ci_half_width": Format.json(r.slopeHalfWidth), "regime": r.regime.rawValue,
                     "zero_from_lag": r.zeroFromLag.map { $0 as Any } ?? NSNull(),
                     "overflow_step": r.overflowStep.map { $0 as Any } ?? NSNull(),
                     "bound_slack_decades": Format.json(r.boundSlack), "series": series]

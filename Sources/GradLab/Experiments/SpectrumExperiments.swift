@@ -186,7 +186,7 @@ public enum LyapunovExperiment {
     }
 
     /// Left: the exponents against their index (Newman's curve when present). Right: the running estimate
-    /// of λ₁ converging over the steps.
+    /// of λ₁ converging over the steps, with a ±2 standard-error band from the per-step stretches.
     public static func figure(_ results: [CellExponents], size: ChartSize = ChartSize()) -> Figure {
         let fig = size.figure(rows: 1, cols: 2)
         let iid = results.contains { $0.newman != nil }
@@ -219,6 +219,25 @@ public enum LyapunovExperiment {
             // Skip the first few noisy estimates so the axis shows the convergence, not step 1's jitter.
             let from = min(run.count - 1, max(0, run.count / 50))
             let pts = (from..<run.count).filter { run[$0].isFinite }
+            // ±2 standard errors of the running mean: per-step stretches l_K = K·r_K − (K−1)·r_{K−1}, their
+            // running standard deviation s_K, band r_K ± 2 s_K/√K. A converged estimate keeps the true value
+            // inside a band that narrows like 1/√K.
+            var mean = 0.0, m2 = 0.0, prev = 0.0
+            var se = [Double](repeating: .nan, count: run.count)
+            for i in run.indices where run[i].isFinite {
+                let k = Double(i + 1)
+                let l = k * run[i] - (k - 1) * prev
+                prev = run[i]
+                let d = l - mean
+                mean += d / k
+                m2 += d * (l - mean)
+                if i >= 1 { se[i] = (m2 / (k - 1)).squareRoot() / k.squareRoot() }
+            }
+            let bandPts = pts.filter { se[$0].isFinite }
+            if bandPts.count >= 2 {
+                conv.band(bandPts.map { Double($0 + 1) }, lower: bandPts.map { run[$0] - 2 * se[$0] },
+                          upper: bandPts.map { run[$0] + 2 * se[$0] }, label: k == 0 ? "± 2 standard errors" : nil, color: color, alpha: 0.2)
+            }
             conv.plot(pts.map { Double($0 + 1) }, pts.map { run[$0] }, label: r.label, color: color, width: 2)
             if let nm = r.newman { conv.hline(nm[0], label: "Newman λ_{1} = \(Format.fixed(nm[0], 4))", color: .darkGray) }
         }

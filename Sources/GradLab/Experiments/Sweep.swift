@@ -128,6 +128,14 @@ public struct SweepResult: Sendable {
     public var stats: [SweepStat]
     /// Per cell: the gain where the mean exponent first crosses 0 upwards (linear interpolation), if any.
     public var edges: [(cell: CellKind, gain: Double?)]
+    /// Per cell: the edge as an interval from the seeds' spread: from the gain where the largest seed's λ₁
+    /// first reaches 0 to the gain where the smallest seed's does (nil ends: not in the swept range).
+    public var edgeIntervals: [(cell: CellKind, lower: Double?, upper: Double?)] {
+        edges.map { e in
+            let s = stats(for: e.cell)
+            return (e.cell, SweepExperiment.crossing(s, \.max), SweepExperiment.crossing(s, \.min))
+        }
+    }
     public var wallSeconds: Double
     public var jobs: Int
 
@@ -216,27 +224,38 @@ public enum SweepExperiment {
     }
 
     /// The first upward zero crossing of the mean exponent, linearly interpolated between gains.
-    public static func edge(_ stats: [SweepStat]) -> Double? {
+    public static func edge(_ stats: [SweepStat]) -> Double? { crossing(stats, \.mean) }
+
+    /// The first upward zero crossing of one statistic (mean, min or max over seeds), linearly interpolated.
+    public static func crossing(_ stats: [SweepStat], _ key: KeyPath<SweepStat, Double>) -> Double? {
         guard stats.count >= 2 else { return nil }
+        if let first = stats.first, first[keyPath: key] >= 0 { return nil }
         for k in 0..<(stats.count - 1) {
-            let a = stats[k], b = stats[k + 1]
-            let ya = a.mean == -.infinity ? -1e300 : a.mean
-            guard ya.isFinite, b.mean.isFinite else { continue }
-            if ya < 0 && b.mean >= 0 {
-                if a.mean == -.infinity { return b.gain }
-                return a.gain + (b.gain - a.gain) * (-ya) / (b.mean - ya)
+            let a = stats[k][keyPath: key], b = stats[k + 1][keyPath: key]
+            let ya = a == -.infinity ? -1e300 : a
+            guard ya.isFinite, b.isFinite else { continue }
+            if ya < 0 && b >= 0 {
+                if a == -.infinity { return stats[k + 1].gain }
+                return stats[k].gain + (stats[k + 1].gain - stats[k].gain) * (-ya) / (b - ya)
             }
         }
         return nil
     }
+
+    /// Theory for a discrete-time tanh network without input, linearised at its zero state: every
+    /// Jacobian is W_hh, so λ₁ = log ρ(W_hh) ≈ log g (nats per step) for N(0, g²/n) weights. Below g = 1 the
+    /// zero state is stable and the trajectory stays there; above it the state leaves zero, tanh saturates,
+    /// and the measured λ₁ falls below log g.
+    public static func zeroStateExponent(gain g: Double) -> Double { log(g) }
 
     /// Summary: per cell the exponent at a few gains and the edge.
     public static func table(_ r: SweepResult, decades: Bool) -> String {
         let unit = decades ? 1 / M_LN10 : 1
         let gains = r.options.gains.values
         let shown = Array(Set([0, gains.count / 4, gains.count / 2, 3 * gains.count / 4, gains.count - 1])).sorted()
-        var t = TextTable(["cell"] + shown.map { "g=\(Format.fixed(gains[$0], 2))" } + ["edge (λ₁ = 0)"])
-        for (cell, edge) in r.edges {
+        var t = TextTable(["cell"] + shown.map { "g=\(Format.fixed(gains[$0], 2))" } + ["edge (mean λ₁ = 0)", "edge interval (seeds' spread)"])
+        let intervals = r.edgeIntervals
+        for (k, (cell, edge)) in r.edges.enumerated() {
             let s = r.stats(for: cell)
             var row = [cell.rawValue]
             row += shown.map { i in
@@ -244,11 +263,22 @@ public enum SweepExperiment {
                 return m.isFinite ? "\(Format.fixed(m, 3))±\(Format.fixed(sd, 3))" : Format.fixed(m)
             }
             row.append(edge.map { "g ≈ \(Format.fixed($0, 3))" } ?? "none in range")
+            row.append(intervalText(intervals[k].lower, intervals[k].upper, gains: gains))
             t.add(row)
         }
         let o = r.options
         let title = "top Lyapunov exponent λ₁ (\(decades ? "decades" : "nats") per step, mean±std over \(o.seeds) seeds; n=\(o.hidden), T=\(o.steps), warm-up \(o.effectiveWarmup))"
         return title + "\n" + t.render()
+            + "\nedge interval: from where the largest seed's λ₁ reaches 0 to where the smallest seed's does; theory for tanh without input: λ₁ = log g below g = 1"
+    }
+
+    /// "1.02–1.31", with open ends when a crossing lies outside the swept gains.
+    public static func intervalText(_ lo: Double?, _ hi: Double?, gains: [Double]) -> String {
+        switch (lo, hi) {
+        case let (l?, h?): return "g ∈ \(Format.fixed(l, 2))–\(Format.fixed(h, 2))"
+        case let (l?, nil): return "g ≥ \(Format.fixed(l, 2)) (beyond \(Format.fixed(gains.last ?? l, 2)))"
+        default: return "none in range"
+        }
     }
 
     public static let csvHeader = ["cell", "gain", "seeds", "mean_nats", "std_nats", "min_nats", "max_nats",
@@ -281,7 +311,12 @@ public enum SweepExperiment {
             ["cell": p.cell.rawValue, "gain": p.gain, "seed": p.seedIndex, "lambda_nats": Format.json(p.exponent),
              "overflow_step": p.overflowStep.map { $0 as Any } ?? NSNull()]
         }
-        let edges: [[String: Any]] = r.edges.map { ["cell": $0.cell.rawValue, "gain": $0.gain.map { $0 as Any } ?? NSNull()] }
+        let intervals = r.edgeIntervals
+        let edges: [[String: Any]] = r.edges.enumerated().map { k, e in
+            ["cell": e.cell.rawValue, "gain": e.gain.map { $0 as Any } ?? NSNull(),
+             "interval_lower": intervals[k].lower.map { $0 as Any } ?? NSNull(),
+             "interval_upper": intervals[k].upper.map { $0 as Any } ?? NSNull()]
+        }
         return try JSONOut.data(["format": "gradlab.sweep/1", "parameters": params, "stats": stats, "points": points, "edges": edges])
     }
 }

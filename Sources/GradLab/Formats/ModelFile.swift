@@ -3,7 +3,8 @@ import Dynamics
 import Linear
 
 /// gradlab.model/1: one recurrent layer, its initial state and its input sequence, as JSON (DESIGN.md).
-/// Rows are matrix rows in PyTorch's layout. Extensions to the agreed format: leaky cells add "alpha";
+/// Rows are matrix rows in PyTorch's layout. Extensions to the agreed format: leaky cells add "alpha", the per-unit
+/// *retention* α (h_t = α⊙h_{t−1} + (1−α)⊙tanh(·); the leak rate is a = 1 − α; unchanged since the first version);
 /// skip cells add "weight_skip" (n×n) and "skip" (D).
 public enum ModelFile {
     public static let format = "gradlab.model/1"
