@@ -6,7 +6,7 @@ CONFIG  := -c release
 BIN     := .build/release/gradlab
 APT_PKGS := pkg-config libcairo2-dev libopenblas-dev liblapacke-dev zlib1g-dev fonts-dejavu-core
 
-.PHONY: all deps build demo test test-determinism fuzz bench lessons gallery-training clean
+.PHONY: all deps build demo test test-determinism fuzz bench lessons gallery gallery-analysis gallery-training clean
 
 all: demo
 
@@ -46,6 +46,16 @@ bench: build
 
 lessons: build
 	$(BIN) notebook run
+
+# Every committed figure: the demo gallery, the analysis charts, the training charts and the lessons' figures.
+gallery: demo gallery-analysis gallery-training lessons
+
+# The phase diagram, the singular spectrum and Lyapunov-against-Newman charts of the README's gallery
+# (about 3 minutes on 2 cores, most of it the 200,000-step Lyapunov run).
+gallery-analysis: build
+	$(BIN) sweep --cells tanh,relu,lstm --gain 0.5:2.0:0.05 --seeds 10 --out plots/sweep-phase.png
+	$(BIN) spectrum --cells tanh --hidden 64 --steps 200 --lags 1,10,50,200 --out plots/spectrum-tanh.png
+	$(BIN) lyapunov --iid --hidden 64 --steps 200000 --out plots/lyapunov-newman.png
 
 # The training charts of the gallery (a few minutes on 2 cores; not part of `make demo`).
 gallery-training: build

@@ -255,7 +255,7 @@ final class BPTTTests: XCTestCase {
             .sigmoid: (0x3fefae96f214f7a2, 0x4009b5e263c9f40f), .tanh: (0x3feb7040b2c2a841, 0x400d7ecfb98e236a),
             .relu: (0x3ff189867e1534c0, 0x4000bf48fa090894), .linear: (0x3fdb000bd5a7e18d, 0x4020a5d198958606),
             .irnn: (0x3f9b00c67c9a7dd0, 0x3ffb83edec6eaaca), .lstm: (0x3fce0f2ccf898dcc, 0x3ff86b382365129a),
-            .gru: (0x3febf9c4ad121f95, 0x4005269b94f0c372), .leaky: (0x3fd4babea82dc090, 0x400265cdb5c4a907),
+            .gru: (0x3febf9c4ad121f95, 0x4005269b94f0c372), .leaky: (0x3fe7d9a2105319d8, 0x40043514530c5ff6),
         ]
         for kind in Self.allKinds {
             var rnn = RNN.initialized(kind: kind, input: 2, hidden: 7, output: 1, seed: 42)
