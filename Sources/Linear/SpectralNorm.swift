@@ -96,7 +96,19 @@ public struct SpectralNormEstimator {
         return Double(sign: .plus, exponent: e, significand: 1) * estimate(copy, .whole(copy), f2: copy.frobeniusSquared(block: .whole(copy)))
     }
 
+    /// The estimate, checked against what any σ₁ must satisfy: ‖B‖_F²/min(rows, cols) ≤ σ₁² ≤ ‖B‖_F². A value
+    /// outside cannot be σ₁ whatever went wrong upstream, and is replaced by the values-only SVD (dgesdd).
     private mutating func estimate(_ a: Matrix, _ b: MatrixBlock, f2: Double) -> Double {
+        let v = bracketedEstimate(a, b, f2: f2)
+        let v2 = v * v, rank = Double(min(b.rows.count, b.cols.count))
+        if v.isFinite && v2 <= f2 * (1 + 1e-9) && v2 >= f2 / rank * (1 - 1e-9) { return v }
+        guard let s = try? SVD.singularValues(a.copy(block: b)).first else { return .nan }
+        fallbacks += 1
+        x = []
+        return s
+    }
+
+    private mutating func bracketedEstimate(_ a: Matrix, _ b: MatrixBlock, f2: Double) -> Double {
         let rows = b.rows.count, cols = b.cols.count
         let left = warmStartLeft
         let n = left ? rows : cols, m = left ? cols : rows
