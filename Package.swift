@@ -1,8 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Module graph (see DESIGN.md): CLapack + CDetGEMM → Linear → Dynamics ┐
-//                         CCairo + CDeflate → Charts ───────────┴→ GradLab → gradlab (CLI)
+// Module graph (see docs/ARCHITECTURE.md):
+//   CLapack + CDetGEMM → Linear → Dynamics ┐
+//   CCairo + CDeflate → Charts ────────────┴→ GradLab → Explorer (HTTP, page) → GradLabCLI (commands) → gradlab
 let package = Package(
     name: "gradlab",
     platforms: [.macOS(.v13)],
@@ -13,6 +14,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        // The explorer's HTTP/1.1 server: NIO's parser (llhttp, header limits) and event loops, without a
+        // framework on top (Hummingbird would add minutes to a fresh build; see docs/ARCHITECTURE.md).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
     ],
     targets: [
         .systemLibrary(name: "CCairo", pkgConfig: "cairo",
@@ -31,8 +35,22 @@ let package = Package(
             "Linear", "Dynamics", "Charts", "CMalloc",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
+        // `gradlab serve`: routes, the compute gate and the page (its assets are compiled into the binary).
+        .target(name: "Explorer", dependencies: [
+            "GradLab", "Charts",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ], resources: [.embedInCode("Assets/index.html"), .embedInCode("Assets/explorer.js"), .embedInCode("Assets/explorer.css")]),
+        // Every subcommand and the shared option groups. A library, so the explorer parses a query with the
+        // very option declarations the command line uses.
+        .target(name: "GradLabCLI", dependencies: [
+            "GradLab", "Explorer", "Dynamics", "Linear",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "gradlab", dependencies: [
-            "GradLab",
+            "GradLab", "GradLabCLI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "LinearTests", dependencies: ["Linear"]),
@@ -40,6 +58,7 @@ let package = Package(
         .testTarget(name: "ChartsTests", dependencies: ["Charts"]),
         // Fixtures are read through #filePath (NumPy-written .npz files and their JSON twins), not as resources.
         .testTarget(name: "GradLabTests", dependencies: ["GradLab", "Dynamics", "Linear", "Charts"], exclude: ["Fixtures"]),
+        .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "GradLabCLI", "GradLab", "Charts"]),
     ],
     swiftLanguageModes: [.v5]
 )

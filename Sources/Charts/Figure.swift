@@ -108,6 +108,20 @@ public final class Figure {
         return (p.x * scale, p.y * scale)
     }
 
+    /// Per panel, the map from data (x, y) to figure points (nil where the point cannot be drawn), from one
+    /// layout pass: what an interactive page needs to put a read-out over a rendered chart.
+    public func dataToPoints() -> [(Double, Double) -> (x: Double, y: Double)?] {
+        let panels = Canvas.measuring(scale: scale) { computeLayout($0) }.panels
+        return zip(panelAxes, panels).map { ax, g in
+            let xs = ax.xScale, ys = ax.yScale
+            return { x, y in
+                guard let px = xs.plotValue(x), let py = ys.plotValue(y) else { return nil }
+                let p = g.point(px, py)
+                return (p.x, p.y)
+            }
+        }
+    }
+
     /// Every text box (and legend frame) the renderer draws, in figure points: for layout tests.
     public func drawnText() -> [DrawnText] {
         Canvas.measuring(scale: scale) { canvas in

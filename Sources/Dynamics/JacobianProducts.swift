@@ -184,7 +184,9 @@ public enum JacobianProducts {
     /// One forward sweep per k (P ← J_t·P, with the same structured kernels as `curves`), tracking only the
     /// h_k columns of the state, so O(T²) products of stateSize × n: meant for heatmaps of modest T.
     /// Spectral norms are certified like those of `curves`.
-    public static func allPairs(_ trajectory: Trajectory, norm: NormKind = .spectral) -> [[Double]] {
+    /// `shouldStop` is asked before each start step k: once it answers true the sweep ends early and the rows
+    /// it did not reach stay NaN (the caller, which asked to stop, discards them).
+    public static func allPairs(_ trajectory: Trajectory, norm: NormKind = .spectral, shouldStop: (() -> Bool)? = nil) -> [[Double]] {
         let steps = trajectory.steps
         let cell = trajectory.cell
         let m = cell.stateSize, n = cell.hiddenSize
@@ -193,6 +195,7 @@ public enum JacobianProducts {
         var tmp = Matrix(rows: m, cols: n)
         var work = JacobianWork()
         for k in 0...steps {
+            if let shouldStop, shouldStop() { break }
             var p = Matrix(rows: m, cols: n)
             for i in 0..<n { p.data[i * n + i] = 1 }
             var scale = LogScale()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GradLab
+import GradLabCLI
 
 /// Entry point. Errors become one line on stderr with the exit code of their kind (usage errors: 64).
 /// stderr is written with write(2), errors ignored: `gradlab … 2>&-` still exits with its code.

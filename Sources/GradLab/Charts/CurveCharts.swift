@@ -46,8 +46,9 @@ public enum CurveCharts {
     /// One curve per analysed model, with its classical bound dashed in a darker shade of the same colour.
     /// Bounds are drawn above all curves; bounds that coincide share their dashes (two colours alternating)
     /// and a note says so.
-    public static func figure(_ results: [CellCurves], norm: NormKind, bounds: Bool = true, title: String? = nil,
-                              size: ChartSize = ChartSize()) -> Figure {
+    /// `trajectoryBounds` adds, dotted, the bound along this very run: ∏‖J_j‖₂ over the steps between k and t.
+    public static func figure(_ results: [CellCurves], norm: NormKind, bounds: Bool = true, trajectoryBounds: Bool = false,
+                              title: String? = nil, size: ChartSize = ChartSize()) -> Figure {
         let fig = size.figure()
         let ax = fig.axes
         let t = results.map(\.curves.endStep).max() ?? 0
@@ -104,6 +105,19 @@ public enum CurveCharts {
             let gated = results.contains { $0.betaH == nil }
             ax.plot([], [], label: gated ? "dashed: worst-case bound" : "dashed: bound (β_{W} β_{h})^{t−k}",
                     color: .gray, width: 1.5, dash: .dashed)
+        }
+        if trajectoryBounds {
+            let top = ax.yRange!.upperBound
+            for (i, r) in results.enumerated() {
+                let x = r.curves.lags.map(Double.init)
+                // The dots stop just above the chart (it is clipped there); only finite values are drawn.
+                let yb = r.curves.log10TrajectoryBound
+                var n = yb.prefix { $0.isFinite }.count
+                if let exit = yb[..<n].firstIndex(where: { $0 > top + 0.05 * span }) { n = exit + 1 }
+                ax.plot(Array(x[..<n]), Array(yb[..<n]), color: boundColor(lines[i].color), width: max(1.8, lines[i].lineWidth * 0.8), dash: .dotted)
+                drawn.append((x, r.curves.log10TrajectoryBound))
+            }
+            ax.plot([], [], label: "dotted: bound along this run ∏‖J_{j}‖_{2}", color: .gray, width: 1.8, dash: .dotted)
         }
         ax.hline(0, label: "norm 1", color: .gray, dash: .solid, width: 1)
         annotateRegimes(ax, range: ax.yRange!, t: t, curves: drawn)

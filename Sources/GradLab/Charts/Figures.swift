@@ -86,9 +86,12 @@ public enum FigureFile {
     /// Saves with `title` (when given) in place of the built-in one: the panel's title on a one-panel chart,
     /// the overall title above the panels otherwise (`--title` of the chart commands).
     public static func save(_ figure: Figure, to path: String, title: String?) throws {
-        if let title {
-            if figure.panelAxes.count == 1 { figure.axes.title = title } else { figure.title = title }
-        }
+        if let title { retitle(figure, title) }
         try save(figure, to: path)
+    }
+
+    /// `title` in place of the built-in one: the panel's title on a one-panel chart, the overall title otherwise.
+    public static func retitle(_ figure: Figure, _ title: String) {
+        if figure.panelAxes.count == 1 { figure.axes.title = title } else { figure.title = title }
     }
 }

@@ -242,7 +242,7 @@ public enum CurvesExperiment {
         return title + "\n" + table.render() + "\n" + regimeRule
     }
 
-    static func interval(_ r: CellCurves) -> String {
+    public static func interval(_ r: CellCurves) -> String {
         guard r.slope.isFinite else { return "—" }
         guard r.slopeHalfWidth.isFinite else { return "too short" }
         let i = r.perStepInterval

@@ -204,6 +204,7 @@ public enum OutputFile {
     }
 
     public static func write(_ text: String, to path: String) throws { try write(Data(text.utf8), to: path) }
+    public static func write(_ bytes: [UInt8], to path: String) throws { try write(Data(bytes), to: path) }
 
     /// For writers that produce the file themselves (e.g. a chart renderer): `body` writes a temporary
     /// file (same folder and extension as the target); it is then renamed over the target, or copied

@@ -2,15 +2,16 @@ import ArgumentParser
 import Dynamics
 import GradLab
 
-struct Gradlab: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct Gradlab: ParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(
         commandName: "gradlab",
         abstract: "Why RNN gradients vanish or explode: Jacobian products, bounds and charts.",
-        subcommands: [CurvesCommand.self, CompareCommand.self, HeatmapCommand.self, CarouselCommand.self, DemoCommand.self, ClipCommand.self, BenchCommand.self, NotebookCommand.self, TrainCommand.self, TrainSweepCommand.self, SpectrumCommand.self, LyapunovCommand.self, SweepCommand.self, ImportCommand.self])
+        subcommands: [CurvesCommand.self, CompareCommand.self, HeatmapCommand.self, CarouselCommand.self, DemoCommand.self, ClipCommand.self, BenchCommand.self, NotebookCommand.self, TrainCommand.self, TrainSweepCommand.self, SpectrumCommand.self, LyapunovCommand.self, SweepCommand.self, ImportCommand.self, ServeCommand.self])
 
     /// Parses a command line, naming an unknown command as such (ArgumentParser would only call it an
     /// "unexpected argument") and listing the ones that exist.
-    static func parse(commandLine args: [String]) throws -> ParsableCommand {
+    public static func parse(commandLine args: [String]) throws -> ParsableCommand {
         let names = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
         if let first = args.first, !first.hasPrefix("-"), !names.contains(first) {
             throw GradLabError.usage("unknown command '\(first)' (commands: \(names.dropLast().joined(separator: ", ")))")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dynamics
 import Foundation
+import Explorer
 import GradLab
 
 struct CompareCommand: ParsableCommand {
@@ -15,7 +16,7 @@ struct CompareCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Chart title (replaces the built-in one).", valueName: "text")) var title: String?
     @OptionGroup var chart: ChartOptions
 
-    func run() throws {
+    func activationList() throws -> [Activation] {
         var acts: [Activation] = []
         for name in activations.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) {
             guard let a = Activation(rawValue: name) else {
@@ -28,10 +29,27 @@ struct CompareCommand: ParsableCommand {
         // Tick labels are whole multiples of the step: an axis to 1e308 has no sensible ticks (nor activations).
         guard range <= 1e6 else { throw GradLabError.usage("--range must be at most 1e6 (got \(Format.magnitude(range)))") }
         try chart.size.validate()
+        return acts
+    }
+
+    /// The table and the chart, in memory (the explorer's activations view).
+    func result(_ acts: [Activation]) -> ViewResult {
+        let fig = ActivationCharts.figure(acts, range: range, size: chart.size)
+        if let title { FigureFile.retitle(fig, title) }
+        let x = (0...400).map { -range + 2 * range * Double($0) / 400 }
+        let values = Hover.LinePanel(panel: 0, xName: "a", x: x, series: acts.map { a in (a.rawValue, x.map(a.value), false) })
+        let slopes = Hover.LinePanel(panel: 1, xName: "a", x: x, series: acts.map { a in ("\(a.rawValue)′", x.map(a.derivative), false) })
+        let summary: [[(String, String)]] = acts.map { a in [("activation", a.rawValue), ("sup |f′|", a.derivativeSup == 0.25 ? "1/4" : Format.short(a.derivativeSup))] }
+        return ViewResult(text: ActivationCharts.table(acts), figure: fig, summary: summary, hover: .lines([values, slopes]))
+    }
+
+    func run() throws {
+        let acts = try activationList()
         if let out { try FigureFile.check(out) }
-        print(ActivationCharts.table(acts))
+        let r = result(acts)
+        print(r.text)
         if let out {
-            try FigureFile.save(ActivationCharts.figure(acts, range: range, size: chart.size), to: out, title: title)
+            try FigureFile.save(r.figure, to: out)
             print("wrote \(out)")
         }
     }
@@ -53,7 +71,8 @@ struct HeatmapCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Chart title (replaces the built-in one).", valueName: "text")) var title: String?
     @OptionGroup var chart: ChartOptions
 
-    func run() throws {
+    /// Validated options, admitted by the budget.
+    func admitted() throws -> CurvesOptions {
         var o = CurvesOptions()
         o.cells = [cell]
         try model.apply(to: &o, allowList: false)
@@ -62,41 +81,63 @@ struct HeatmapCommand: ParsableCommand {
         try Check.atMost(o.steps, 2000, "--steps", "a heatmap needs T² products; use `curves` for long horizons")
         if modelPath == nil { try Budget.admit(CostModel.heatmap(o)) }
         try chart.size.validate()
+        return o
+    }
+
+    /// Everything the command prints and writes, in memory (the explorer's heatmap view).
+    func result(_ o: CurvesOptions, model m: Model, stop: @escaping () -> Bool = { false }) throws -> ViewResult {
+        let traj: Trajectory
+        do { traj = try Trajectory(model: m) } catch { throw GradLabError.data("\(error)") }
+        var warnings: [String] = []
+        if let step = traj.overflowStep {
+            warnings.append("the forward pass overflowed at step \(step); showing steps 0…\(step - 1)")
+        }
+        let grid = JacobianProducts.allPairs(traj, norm: norm, shouldStop: stop)
+        if stop() { throw ExplorerCancelled() }
+        let t = grid.count - 1
+        let text = "\(m.kind.rawValue): \(t + 1)×\(t + 1) pairs; log10‖∂h_\(t)/∂h_0‖ = \(Format.fixed(grid[t][0], 2)), log10‖∂h_\(t)/∂h_\(t - 1)‖ = \(Format.fixed(t > 0 ? grid[t][t - 1] : 0, 2))"
+        let modelPath = self.modelPath
+        let files: [String: () throws -> [UInt8]] = [
+            "csv": {
+                var lines = ["t,k,log10_norm"]
+                for (ti, row) in grid.enumerated() { for k in 0...ti { lines.append("\(ti),\(k),\(Format.exact(row[k]))") } }
+                return Array((lines.joined(separator: "\n") + "\n").utf8)
+            },
+            "json": { [norm] in
+                var doc: [String: Any] = ["cell": m.kind.rawValue, "hidden_size": m.parameters.hiddenSize, "norm": norm.rawValue,
+                                          "log10_norm": grid.enumerated().map { ti, row in row.prefix(ti + 1).map(Format.json) }]
+                doc["parameters"] = modelPath.map { ["model": $0] as [String: Any] }
+                    ?? ["steps": o.steps, "gain": o.gain, "seed": o.seed, "input": o.input, "input_scale": o.inputScale,
+                        "init": o.initialization.rawValue, "forget_bias": o.forgetBias]
+                let data = try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys])
+                return Array((String(decoding: data, as: UTF8.self) + "\n").utf8)
+            },
+        ]
+        let label = modelPath == nil ? "\(m.kind.rawValue) RNN (n = \(m.parameters.hiddenSize), gain \(Format.short(o.gain)))" : m.kind.rawValue
+        let fig = HeatmapChart.figure(grid, label: label, size: chart.size)
+        if let title { FigureFile.retitle(fig, title) }
+        let masked = grid.enumerated().map { ti, row in row.enumerated().map { k, v in k <= ti ? v : .nan } }
+        let summary: [[(String, String)]] = [[("cell", m.kind.rawValue), ("pairs", "\(t + 1)×\(t + 1)"),
+                                              ("log10‖∂h_T/∂h_0‖", Format.fixed(grid[t][0], 2)),
+                                              ("log10‖∂h_T/∂h_T−1‖", Format.fixed(t > 0 ? grid[t][t - 1] : 0, 2))]]
+        return ViewResult(text: text, warnings: warnings, figure: fig, files: files, summary: summary,
+                          hover: .grid(panel: 0, values: masked, xName: "k", yName: "t", valueName: "log10 norm"))
+    }
+
+    func run() throws {
+        let o = try admitted()
         try OutputFile.checkDistinct([("--out", out), ("--csv", csv), ("--json", json), ("--model", modelPath)].compactMap { o, p in p.map { (o, $0) } })
         if let out { try FigureFile.check(out) }
         for p in [csv, json].compactMap({ $0 }) { try OutputFile.checkWritable(p) }
         let m = try modelPath.map { try ModelFile.load($0) } ?? RandomModels.make(o.spec(cell))
         // A model file's T is its own: the T² pairs are budgeted like the --steps of a random model.
         if let modelPath { try Budget.admit(CostModel.heatmap(CostModel.layer(m)), origin: .file(modelPath)) }
-        let traj: Trajectory
-        do { traj = try Trajectory(model: m) } catch { throw GradLabError.data("\(error)") }
-        if let step = traj.overflowStep {
-            Console.warning("the forward pass overflowed at step \(step); showing steps 0…\(step - 1)")
-        }
-        let grid = JacobianProducts.allPairs(traj, norm: norm)
-        let t = grid.count - 1
-        print("\(m.kind.rawValue): \(t + 1)×\(t + 1) pairs; log10‖∂h_\(t)/∂h_0‖ = \(Format.fixed(grid[t][0], 2)), log10‖∂h_\(t)/∂h_\(t - 1)‖ = \(Format.fixed(t > 0 ? grid[t][t - 1] : 0, 2))")
-        if let csv {
-            var lines = ["t,k,log10_norm"]
-            for (ti, row) in grid.enumerated() { for k in 0...ti { lines.append("\(ti),\(k),\(Format.exact(row[k]))") } }
-            try OutputFile.write(lines.joined(separator: "\n") + "\n", to: csv)
-            print("wrote \(csv)")
-        }
-        if let json {
-            var doc: [String: Any] = ["cell": m.kind.rawValue, "hidden_size": m.parameters.hiddenSize, "norm": norm.rawValue,
-                                      "log10_norm": grid.enumerated().map { ti, row in row.prefix(ti + 1).map(Format.json) }]
-            doc["parameters"] = modelPath.map { ["model": $0] as [String: Any] }
-                ?? ["steps": o.steps, "gain": o.gain, "seed": o.seed, "input": o.input, "input_scale": o.inputScale,
-                    "init": o.initialization.rawValue, "forget_bias": o.forgetBias]
-            let data = try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys])
-            try OutputFile.write(String(decoding: data, as: UTF8.self) + "\n", to: json)
-            print("wrote \(json)")
-        }
-        if let out {
-            let label = modelPath == nil ? "\(m.kind.rawValue) RNN (n = \(m.parameters.hiddenSize), gain \(Format.short(o.gain)))" : m.kind.rawValue
-            try FigureFile.save(HeatmapChart.figure(grid, label: label, size: chart.size), to: out, title: title)
-            print("wrote \(out)")
-        }
+        let r = try result(o, model: m)
+        for w in r.warnings { Console.warning(w) }
+        print(r.text)
+        if let csv { try OutputFile.write(try r.files["csv"]!(), to: csv); print("wrote \(csv)") }
+        if let json { try OutputFile.write(try r.files["json"]!(), to: json); print("wrote \(json)") }
+        if let out { try FigureFile.save(r.figure, to: out); print("wrote \(out)") }
     }
 }
 
@@ -137,7 +178,8 @@ struct CarouselCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Chart title (replaces the built-in one).", valueName: "text")) var title: String?
     @OptionGroup var chart: ChartOptions
 
-    func run() throws {
+    /// Validated options, admitted by the budget.
+    func admitted() throws {
         guard forgetBiases.values.count <= 4 else { throw GradLabError.usage("--forget-biases takes at most 4 values (one panel each)") }
         for b in forgetBiases.values { try Check.finite(b, "--forget-biases") }
         var probe = CurvesOptions()
@@ -145,12 +187,14 @@ struct CarouselCommand: ParsableCommand {
         probe.cells = [.lstm]
         try probe.validate()
         try Budget.admit(CostModel.curves(probe).times(Double(forgetBiases.values.count)))
-        try OutputFile.checkDistinct([("--out", out), ("--csv", csv)].compactMap { o, p in p.map { (o, $0) } })
         try chart.size.validate()
-        if let out { try FigureFile.check(out) }
-        if let csv { try OutputFile.checkWritable(csv) }
+    }
+
+    /// The table, the chart and the CSV, in memory (the explorer's LSTM-paths view).
+    func result(stop: () -> Bool = { false }) throws -> ViewResult {
         var results: [CellCurves] = []
         for b in forgetBiases.values {
+            if stop() { throw ExplorerCancelled() }
             var o = CurvesOptions()
             try model.apply(to: &o, allowList: false)
             o.cells = [.lstm]
@@ -162,24 +206,49 @@ struct CarouselCommand: ParsableCommand {
         }
         var table = TextTable(["forget bias", "resting f", "∏f ×/step", "all into c ×/step", "h→h ×/step",
                                "‖∏f‖ at T", "‖∂c_T/∂c_0‖", "‖∂h_T/∂h_0‖"])
+        var summary: [[(String, String)]] = []
         for (b, r) in zip(forgetBiases.values, results) {
             let c = r.curves
             let meanF = 1 / (1 + exp(-b))
-            table.add([Format.short(b), "≈\(Format.fixed(meanF, 2))",
+            let row = [Format.short(b), "≈\(Format.fixed(meanF, 2))",
                        Format.fixed(pow(10, CurvesExperiment.tailSlope(c.log10SpectralCarousel!)), 3),
                        Format.fixed(pow(10, CurvesExperiment.tailSlope(c.log10SpectralCell!)), 3),
                        Format.fixed(pow(10, CurvesExperiment.tailSlope(c.log10Spectral)), 3),
                        CurvesExperiment.sci(c.log10SpectralCarousel!.last!),
-                       CurvesExperiment.sci(c.log10SpectralCell!.last!), CurvesExperiment.sci(c.log10Spectral.last!)])
+                       CurvesExperiment.sci(c.log10SpectralCell!.last!), CurvesExperiment.sci(c.log10Spectral.last!)]
+            table.add(row)
+            summary.append(zip(["forget bias", "resting f", "∏f ×/step", "all into c ×/step", "h→h ×/step"], row).map { ($0, $1) })
         }
-        print(table.render())
-        print("∏f = ‖∏_j diag(f_j)‖₂, the direct path c→c (the constant error carousel): never above 1")
-        print("all into c = ‖∂c_T/∂c_k‖₂, every path into c, including those through h: can exceed 1")
-        print("resting f = σ(bias): the forget gate's value when its input and recurrent drive are zero")
-        if let csv { try OutputFile.write(CurvesExperiment.csv(results), to: csv); print("wrote \(csv)") }
+        let text = [table.render(),
+                    "∏f = ‖∏_j diag(f_j)‖₂, the direct path c→c (the constant error carousel): never above 1",
+                    "all into c = ‖∂c_T/∂c_k‖₂, every path into c, including those through h: can exceed 1",
+                    "resting f = σ(bias): the forget gate's value when its input and recurrent drive are zero"].joined(separator: "\n")
+        let titles = forgetBiases.values.map { "forget-gate bias \(Format.short($0)) (resting f ≈ \(Format.fixed(1 / (1 + exp(-$0)), 2)))" }
+        let fig = CurveCharts.lstmPathsFigure(results, titles: titles, size: chart.size)
+        if let title { FigureFile.retitle(fig, title) }
+        let panels = results.enumerated().map { i, r -> Hover.LinePanel in
+            let c = r.curves
+            var series: [(name: String, values: [Double], log10: Bool)] = []
+            if let v = c.log10SpectralCarousel { series.append(("∏f (c→c direct)", v, true)) }
+            if let v = c.log10SpectralCell { series.append(("all into c", v, true)) }
+            series.append(("h→h", c.log10Spectral, true))
+            if let v = c.log10SpectralState { series.append(("full state", v, true)) }
+            return Hover.LinePanel(panel: i, xName: "lag", x: c.lags.map(Double.init), series: series)
+        }
+        return ViewResult(text: text, warnings: results.compactMap { $0.warning() }, figure: fig,
+                          files: ["csv": { Array(CurvesExperiment.csv(results).utf8) }], summary: summary, hover: .lines(panels))
+    }
+
+    func run() throws {
+        try admitted()
+        try OutputFile.checkDistinct([("--out", out), ("--csv", csv)].compactMap { o, p in p.map { (o, $0) } })
+        if let out { try FigureFile.check(out) }
+        if let csv { try OutputFile.checkWritable(csv) }
+        let r = try result()
+        print(r.text)
+        if let csv { try OutputFile.write(try r.files["csv"]!(), to: csv); print("wrote \(csv)") }
         if let out {
-            let titles = forgetBiases.values.map { "forget-gate bias \(Format.short($0)) (resting f ≈ \(Format.fixed(1 / (1 + exp(-$0)), 2)))" }
-            try FigureFile.save(CurveCharts.lstmPathsFigure(results, titles: titles, size: chart.size), to: out, title: title)
+            try FigureFile.save(r.figure, to: out)
             print("wrote \(out)")
         }
     }

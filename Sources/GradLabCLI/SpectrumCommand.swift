@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dynamics
 import Foundation
+import Explorer
 import GradLab
 
 extension SpectrumBlock: ExpressibleByArgument {}
@@ -31,7 +32,8 @@ struct SpectrumCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Chart title (replaces the built-in one).", valueName: "text")) var title: String?
     @OptionGroup var chart: ChartOptions
 
-    func run() throws {
+    /// Validated options and lags, admitted by the budget.
+    func admitted() throws -> (CurvesOptions, [Int]?) {
         let o = try model.curvesOptions(cells, modelFiles)
         try o.validate()
         try Check.atMost(o.hidden, 2048, "--hidden", "each lag needs a full SVD")
@@ -51,17 +53,45 @@ struct SpectrumCommand: ParsableCommand {
                              origin: .file(path))
         }
         try chart.size.validate()
+        return (o, lagList)
+    }
+
+    /// The table, chart, CSV and JSON, in memory (the explorer's spectrum view).
+    func result(_ o: CurvesOptions, lags lagList: [Int]?) throws -> ViewResult {
+        let results = try SpectrumExperiment.run(o, lags: lagList, block: block)
+        let warnings = results.compactMap { r in r.overflowStep.map { "\(r.label): the forward pass overflowed at step \($0)" } }
+        let fig = SpectrumExperiment.figure(results, size: chart.size)
+        if let title { FigureFile.retitle(fig, title) }
+        let panels = results.enumerated().map { i, r -> Hover.LinePanel in
+            let n = r.spectra.map(\.log10Values.count).max() ?? 0
+            return Hover.LinePanel(panel: i, xName: "i", x: (1...max(n, 1)).map(Double.init),
+                                   series: r.spectra.map { s in ("\(r.label) σ_i at lag \(s.lag)", s.log10Values.map { $0 > s.log10Floor ? $0 : .nan }, true) })
+        }
+        var summary: [[(String, String)]] = []
+        for r in results {
+            for s in r.spectra {
+                let v = s.log10Values
+                summary.append([("cell", r.label), ("lag", "\(s.lag)"), ("σ₁", CurvesExperiment.sci(v.first ?? -.infinity)),
+                                ("within 1 decade", "\(v.filter { $0 >= (v.first ?? 0) - 1 }.count) of \(v.count)"),
+                                ("resolved", "\(s.resolvedCount)")])
+            }
+        }
+        return ViewResult(text: SpectrumExperiment.table(results), warnings: warnings, figure: fig,
+                          files: ["csv": { Array(SpectrumExperiment.csv(results).utf8) },
+                                  "json": { Array(try SpectrumExperiment.json(results, options: o)) }],
+                          summary: summary, hover: .lines(panels))
+    }
+
+    func run() throws {
+        let (o, lagList) = try admitted()
         try OutputFile.checkDistinct([("--out", out), ("--csv", csv), ("--json", json)].compactMap { o, p in p.map { (o, $0) } })
         if let out { try FigureFile.check(out) }
         for p in [csv, json].compactMap({ $0 }) { try OutputFile.checkWritable(p) }
-
-        let results = try SpectrumExperiment.run(o, lags: lagList, block: block)
-        for r in results where r.overflowStep != nil {
-            Console.warning("\(r.label): the forward pass overflowed at step \(r.overflowStep!)")
-        }
-        print(SpectrumExperiment.table(results))
-        if let csv { try OutputFile.write(SpectrumExperiment.csv(results), to: csv); print("wrote \(csv)") }
-        if let json { try OutputFile.write(try SpectrumExperiment.json(results, options: o), to: json); print("wrote \(json)") }
-        if let out { try FigureFile.save(SpectrumExperiment.figure(results, size: chart.size), to: out, title: title); print("wrote \(out)") }
+        let r = try result(o, lags: lagList)
+        for w in r.warnings { Console.warning(w) }
+        print(r.text)
+        if let csv { try OutputFile.write(try r.files["csv"]!(), to: csv); print("wrote \(csv)") }
+        if let json { try OutputFile.write(try r.files["json"]!(), to: json); print("wrote \(json)") }
+        if let out { try FigureFile.save(r.figure, to: out); print("wrote \(out)") }
     }
 }

@@ -1,0 +1,75 @@
+import Charts
+import Foundation
+import GradLab
+
+/// What the explorer needs from the command line: run a view's command, given as the arguments that would
+/// follow `gradlab <view>`, without touching the file system. `GradLabCLI.CommandBackend` implements it with
+/// the subcommands themselves, so a view validates, budgets and computes exactly as its command does.
+public protocol ExplorerBackend: Sendable {
+    /// The views, in the order the page shows them.
+    var views: [ViewSpec] { get }
+    /// Runs `gradlab <view> <arguments>` in memory. Throws `GradLabError.usage` (or `.data`) for bad
+    /// arguments, naming the option as the command line would, and `ExplorerCancelled` when `stop()` says so.
+    func run(view: String, arguments: [String], stop: @escaping @Sendable () -> Bool) throws -> ViewResult
+}
+
+/// One view of the page: its command and the options a query may set.
+public struct ViewSpec: Sendable {
+    public var name: String
+    public var title: String
+    /// Long option names (without "--") that take a value.
+    public var options: [String]
+    /// Long option names that are flags (a query gives them as `name=1`).
+    public var flags: [String]
+    /// The command's defaults, as the command line prints them (`--help`), by option name.
+    public var defaults: [String: String]
+    /// File outputs the view's command can write besides the chart: option name → file extension
+    /// (e.g. "csv" → "csv", "save-model" → "json").
+    public var files: [String: String]
+    public init(name: String, title: String, options: [String], flags: [String], defaults: [String: String], files: [String: String]) {
+        self.name = name; self.title = title; self.options = options; self.flags = flags; self.defaults = defaults; self.files = files
+    }
+}
+
+/// A computation stopped because a newer request of the same client superseded it.
+public struct ExplorerCancelled: Error {
+    public init() {}
+}
+
+/// The result of one view: the figure its command draws, the bytes of every file it writes, and the numbers
+/// the page reads out on hover.
+public struct ViewResult {
+    /// What the command prints (its summary table).
+    public var text: String
+    public var warnings: [String]
+    /// The chart, as `--out` would write it.
+    public var figure: Figure
+    /// Bytes of each file output by option name ("csv", "json", "save-model"), as the command writes them.
+    public var files: [String: () throws -> [UInt8]]
+    /// Rows shown beside the chart (label, regime, growth per step…), as ordered key/value pairs.
+    public var summary: [[(String, String)]]
+    public var hover: Hover
+    public init(text: String, warnings: [String] = [], figure: Figure, files: [String: () throws -> [UInt8]] = [:],
+                summary: [[(String, String)]] = [], hover: Hover) {
+        self.text = text; self.warnings = warnings; self.figure = figure; self.files = files; self.summary = summary; self.hover = hover
+    }
+}
+
+/// Data the page reads out under the pointer.
+public enum Hover {
+    /// Line charts: per panel, shared x values and named series (log10 values or plain values).
+    case lines([LinePanel])
+    /// A heatmap over (x, y) = (k, t): rows[t][k], with `nil` where undefined.
+    case grid(panel: Int, values: [[Double]], xName: String, yName: String, valueName: String)
+
+    public struct LinePanel {
+        public var panel: Int
+        public var xName: String
+        public var x: [Double]
+        /// (name, values, log10?): log10 series are read out as 10^v as well.
+        public var series: [(name: String, values: [Double], log10: Bool)]
+        public init(panel: Int, xName: String, x: [Double], series: [(name: String, values: [Double], log10: Bool)]) {
+            self.panel = panel; self.xName = xName; self.x = x; self.series = series
+        }
+    }
+}

@@ -1,0 +1,327 @@
+import Charts
+import Foundation
+import GradLab
+
+/// One HTTP answer, before it is framed.
+public struct Reply: Sendable {
+    public var status: Int
+    public var contentType: String
+    public var body: [UInt8]
+    public var headers: [(String, String)] = []
+
+    public init(status: Int, contentType: String, body: [UInt8], headers: [(String, String)] = []) {
+        self.status = status; self.contentType = contentType; self.body = body; self.headers = headers
+    }
+
+    /// `{"error": message, "parameter": name}` with the given status.
+    public static func error(_ status: Int, _ message: String, parameter: String? = nil) -> Reply {
+        var o: [String: Any] = ["error": message]
+        if let parameter { o["parameter"] = parameter }
+        return json(status, o)
+    }
+
+    public static func json(_ status: Int, _ object: Any) -> Reply {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return Reply(status: status, contentType: "application/json; charset=utf-8", body: Array(data),
+                     headers: [("Cache-Control", "no-store")])
+    }
+
+    public var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// The explorer's routes, independent of the socket layer (the HTTP API tests call `respond` directly):
+///
+///     GET /                          the page (and /explorer.js, /explorer.css)
+///     GET /api/views                 the views, their options and the command line's defaults
+///     GET /api/view/NAME?QUERY       a view's chart (SVG), summary, read-out data and equivalent command
+///     GET /download/NAME/KIND?QUERY  png | svg | pdf | csv | json | model: the bytes `gradlab NAME … --out/--csv/…`
+///                                    writes; model takes `_model=N` (which model of the view)
+///     GET /healthz                   {"ok": true, "running": r, "waiting": w}
+///
+/// A query's keys are the command's long options (`gain=1.5` is `--gain 1.5`; flags are `no-bounds=1`); keys
+/// starting with `_` are the page's own: `_client` (a tab's id) and `_seq` (its request counter) let a newer
+/// request supersede an older one. Nothing in a query names a file: options that do are not accepted.
+public final class ExplorerApp: @unchecked Sendable {
+    public let backend: ExplorerBackend
+    public let gate: ComputeGate
+    let specs: [String: ViewSpec]
+
+    /// Query limits: longer queries, more keys or longer values are refused before anything is parsed.
+    public static let maxQueryBytes = 16 * 1024
+    public static let maxParameters = 64
+    public static let maxValueLength = 2000
+
+    public init(backend: ExplorerBackend, gate: ComputeGate = ComputeGate()) {
+        self.backend = backend
+        self.gate = gate
+        specs = Dictionary(uniqueKeysWithValues: backend.views.map { ($0.name, $0) })
+    }
+
+    public func respond(method: String, uri: String) async -> Reply {
+        guard method == "GET" || method == "HEAD" else {
+            return Reply.error(405, "method \(method) not allowed: the explorer answers GET only")
+        }
+        let (path, query) = split(uri)
+        switch path {
+        case "/", "/index.html":
+            return Reply(status: 200, contentType: "text/html; charset=utf-8", body: PackageResources.index_html, headers: Self.pageHeaders)
+        case "/explorer.js":
+            return Reply(status: 200, contentType: "text/javascript; charset=utf-8", body: PackageResources.explorer_js, headers: Self.pageHeaders)
+        case "/explorer.css":
+            return Reply(status: 200, contentType: "text/css; charset=utf-8", body: PackageResources.explorer_css, headers: Self.pageHeaders)
+        case "/favicon.ico":
+            return Reply(status: 204, contentType: "image/x-icon", body: [])
+        case "/healthz":
+            let l = gate.load
+            return Reply.json(200, ["ok": true, "running": l.running, "waiting": l.waiting])
+        case "/api/views":
+            return Reply.json(200, ["views": backend.views.map { v in
+                ["name": v.name, "title": v.title, "options": v.options, "flags": v.flags, "defaults": v.defaults] as [String: Any]
+            }])
+        default:
+            break
+        }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 4, parts[1] == "api", parts[2] == "view" {
+            return await view(parts[3], query: query, download: nil)
+        }
+        if parts.count == 4, parts[1] == "download" {
+            return await view(parts[2], query: query, download: parts[3])
+        }
+        return Reply.error(404, "no such page: \(String(path.prefix(200)))")
+    }
+
+    static let pageHeaders: [(String, String)] = [
+        ("Cache-Control", "no-cache"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"),
+    ]
+
+    func split(_ uri: String) -> (String, Substring) {
+        guard let q = uri.firstIndex(of: "?") else { return (uri, "") }
+        return (String(uri[..<q]), uri[uri.index(after: q)...])
+    }
+
+    /// A parsed query: the command's arguments and the page's own keys.
+    struct ParsedQuery {
+        var arguments: [String] = []
+        var display: [(String, String?)] = []   // for the equivalent command
+        var client: String?
+        var seq = 0
+        var model = 0
+    }
+
+    enum QueryError: Error { case bad(String, parameter: String?) }
+
+    func parse(_ query: Substring, spec: ViewSpec) throws -> ParsedQuery {
+        guard query.utf8.count <= Self.maxQueryBytes else {
+            throw QueryError.bad("query too long (\(query.utf8.count) bytes; at most \(Self.maxQueryBytes))", parameter: nil)
+        }
+        var out = ParsedQuery()
+        var seen = Set<String>()
+        let items = query.split(separator: "&", omittingEmptySubsequences: true)
+        guard items.count <= Self.maxParameters else {
+            throw QueryError.bad("too many parameters (\(items.count); at most \(Self.maxParameters))", parameter: nil)
+        }
+        for item in items {
+            let kv = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let key = Self.decode(kv[0]), let value = Self.decode(kv.count > 1 ? kv[1] : "") else {
+                throw QueryError.bad("malformed percent-encoding in the query", parameter: nil)
+            }
+            guard key.count <= 40, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+                throw QueryError.bad("unknown parameter '\(String(key.prefix(40)))'", parameter: String(key.prefix(40)))
+            }
+            guard value.count <= Self.maxValueLength else {
+                throw QueryError.bad("value of '\(key)' too long (\(value.count) characters; at most \(Self.maxValueLength))", parameter: key)
+            }
+            guard seen.insert(key).inserted else { throw QueryError.bad("parameter '\(key)' given twice", parameter: key) }
+            switch key {
+            case "_client":
+                guard !value.isEmpty, value.count <= 64, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+                    throw QueryError.bad("_client must be 1–64 letters, digits or '-'", parameter: key)
+                }
+                out.client = value
+            case "_seq":
+                guard let s = Int(value), s >= 0 else { throw QueryError.bad("_seq must be a whole number ≥ 0", parameter: key) }
+                out.seq = s
+            case "_model":
+                guard let m = Int(value), m >= 0, m < 64 else { throw QueryError.bad("_model must be a whole number from 0 to 63", parameter: key) }
+                out.model = m
+            case _ where key.hasPrefix("_"):
+                continue   // the page's own state (e.g. which tab is open): not the command's
+            case _ where spec.flags.contains(key):
+                switch value.lowercased() {
+                case "1", "true", "yes", "on", "": out.arguments.append("--\(key)"); out.display.append((key, nil))
+                case "0", "false", "no", "off": break
+                default: throw QueryError.bad("\(key) is a switch: 1 or 0 (got '\(value)')", parameter: key)
+                }
+            case _ where spec.options.contains(key):
+                // --key=value: a value that starts with '-' (a negative bias) is never taken for an option.
+                out.arguments.append("--\(key)=\(value)")
+                out.display.append((key, value))
+            default:
+                throw QueryError.bad("unknown parameter '\(key)' for the \(spec.name) view (known: \((spec.options + spec.flags).sorted().joined(separator: ", ")))", parameter: key)
+            }
+        }
+        return out
+    }
+
+    /// Percent-decoding with '+' as a space (what a browser's form and URLSearchParams send); nil if malformed.
+    static func decode(_ s: Substring) -> String? {
+        let plus = s.replacingOccurrences(of: "+", with: " ")
+        guard plus.contains("%") else { return plus }
+        return plus.removingPercentEncoding
+    }
+
+    /// The option a usage message names first ("--gain must be …" → "gain").
+    static func parameter(in message: String) -> String? {
+        guard let r = message.range(of: "--") else { return nil }
+        let name = message[r.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "-" }
+        return name.isEmpty ? nil : String(name)
+    }
+
+    func view(_ name: String, query: Substring, download: String?) async -> Reply {
+        guard let spec = specs[name] else {
+            return Reply.error(404, "no such view '\(String(name.prefix(40)))' (views: \(backend.views.map(\.name).joined(separator: ", ")))")
+        }
+        let q: ParsedQuery
+        do { q = try parse(query, spec: spec) } catch QueryError.bad(let m, let p) { return Reply.error(400, m, parameter: p) } catch {
+            return Reply.error(400, "\(error)")
+        }
+        if let download, !["png", "svg", "pdf", "csv", "json", "model"].contains(download) {
+            return Reply.error(404, "no such download '\(String(download.prefix(20)))' (png, svg, pdf, csv, json, model)")
+        }
+        let started = DispatchTime.now().uptimeNanoseconds
+        let backend = self.backend
+        let outcome: ComputeGate.Outcome<Reply> = await withCheckedContinuation { cont in
+            gate.submit(client: q.client, seq: q.seq, { stop in
+                let computeStart = DispatchTime.now().uptimeNanoseconds
+                let result = try backend.run(view: name, arguments: q.arguments, stop: stop)
+                if stop() { throw ExplorerCancelled() }
+                if let download { return try Self.file(result, view: spec, kind: download, model: q.model) }
+                return try Self.page(result, view: spec, query: q, started: started, computeStart: computeStart)
+            }, done: { cont.resume(returning: $0) })
+        }
+        switch outcome {
+        case .done(let r):
+            return r
+        case .superseded:
+            return Reply.error(409, "superseded by a newer request of the same page")
+        case .busy(let why):
+            var r = Reply.error(503, why)
+            r.headers.append(("Retry-After", "1"))
+            return r
+        case .failed(let error):
+            let message = Console.oneLine("\(error)")
+            if let e = error as? GradLabError, case .failed = e { return Reply.error(500, message) }
+            return Reply.error(400, message, parameter: Self.parameter(in: message))
+        }
+    }
+
+    /// The equivalent command line, shell-quoted.
+    static func command(_ view: ViewSpec, _ q: ParsedQuery, extra: [(String, String)] = []) -> String {
+        var words = ["gradlab", view.name]
+        for (k, v) in q.display + extra.map({ ($0.0, Optional($0.1)) }) {
+            words.append("--\(k)")
+            if let v { words.append(shellQuote(v)) }
+        }
+        return words.joined(separator: " ")
+    }
+
+    static func shellQuote(_ s: String) -> String {
+        if !s.isEmpty, s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ",.:_+-=/".contains($0)) }) { return s }
+        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    static func file(_ r: ViewResult, view: ViewSpec, kind: String, model: Int) throws -> Reply {
+        switch kind {
+        case "png", "svg", "pdf":
+            let format = OutputFormat(rawValue: kind)!
+            let types = ["png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"]
+            return Reply(status: 200, contentType: types[kind]!, body: try r.figure.data(format),
+                         headers: [("Content-Disposition", "attachment; filename=\"\(view.name).\(kind)\""), ("Cache-Control", "no-store")])
+        case "model":
+            let keys = r.files.keys.filter { $0.hasPrefix("model:") }.sorted()
+            guard model < keys.count, let bytes = r.files[keys[model]] else {
+                throw GradLabError.usage("_model: this view has \(keys.count) model(s) to download")
+            }
+            let label = String(keys[model].dropFirst("model:".count))
+            return Reply(status: 200, contentType: "application/json", body: try bytes(),
+                         headers: [("Content-Disposition", "attachment; filename=\"\(Self.fileLabel(label)).model.json\""), ("Cache-Control", "no-store")])
+        default:
+            guard let bytes = r.files[kind] else { throw GradLabError.usage("the \(view.name) view writes no \(kind.uppercased()) file") }
+            return Reply(status: 200, contentType: kind == "csv" ? "text/csv; charset=utf-8" : "application/json",
+                         body: try bytes(),
+                         headers: [("Content-Disposition", "attachment; filename=\"\(view.name).\(kind)\""), ("Cache-Control", "no-store")])
+        }
+    }
+
+    static func fileLabel(_ s: String) -> String {
+        String(s.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") ? $0 : "-" })
+    }
+
+    static func page(_ r: ViewResult, view: ViewSpec, query q: ParsedQuery, started: UInt64, computeStart: UInt64) throws -> Reply {
+        func ms(_ a: UInt64, _ b: UInt64) -> Double { (Double(b - a) / 1e4).rounded() / 100 }
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        let svg = try r.figure.data(.svg)
+        let t2 = DispatchTime.now().uptimeNanoseconds
+        let hover = hoverJSON(r)
+        let t3 = DispatchTime.now().uptimeNanoseconds
+        let files = view.files.keys.sorted().filter { r.files[$0] != nil }
+        let models = r.files.keys.filter { $0.hasPrefix("model:") }.sorted().map { String($0.dropFirst(6)) }
+        var commands: [(String, JSON)] = ["png", "svg", "pdf"].map { k in (k, .string(command(view, q, extra: [("out", "\(view.name).\(k)")]))) }
+        commands += files.map { k in (k, .string(command(view, q, extra: [(k, "\(view.name).\(view.files[k]!)")]))) }
+        if !models.isEmpty { commands.append(("model", .string(command(view, q, extra: [("save-model", "{cell}.model.json")])))) }
+        let head: [(String, JSON)] = [
+            ("view", .string(view.name)),
+            ("command", .string(command(view, q))),
+            ("commands", .object(commands)),
+            ("width", .num(r.figure.width)), ("height", .num(r.figure.height)),
+            ("text", .string(r.text)), ("warnings", .strings(r.warnings)),
+            ("summary", .array(r.summary.map { row in .array(row.map { .array([.string($0.0), .string($0.1)]) }) })),
+            ("files", .strings(files)), ("models", .strings(models)),
+            ("hover", hover),
+            ("svg", .string(String(decoding: svg, as: UTF8.self))),
+        ]
+        let t4 = DispatchTime.now().uptimeNanoseconds
+        var body = JSON.object(head).bytes
+        let t5 = DispatchTime.now().uptimeNanoseconds
+        // Timings go last, so they can include the encoding itself.
+        body.removeLast()
+        let timing: [(String, JSON)] = [("wait", .num(ms(started, computeStart))), ("compute", .num(ms(computeStart, t1))),
+                                        ("svg", .num(ms(t1, t2))), ("hover", .num(ms(t2, t3))), ("json", .num(ms(t4, t5)))]
+        let tail = JSON.object([("timing_ms", .object(timing)), ("server_ms", .num(ms(started, DispatchTime.now().uptimeNanoseconds)))]).bytes
+        body.append(UInt8(ascii: ","))
+        body.append(contentsOf: tail.dropFirst())
+        return Reply(status: 200, contentType: "application/json; charset=utf-8", body: body, headers: [("Cache-Control", "no-store")])
+    }
+
+    static func hoverJSON(_ r: ViewResult) -> JSON {
+        let maps = r.figure.dataToPoints()
+        func rounded(_ v: Double) -> JSON { v.isFinite ? .number((v * 100).rounded() / 100) : .null }
+        switch r.hover {
+        case .lines(let panels):
+            return .object([("kind", .string("lines")), ("panels", .array(panels.compactMap { p -> JSON? in
+                guard p.panel < maps.count else { return nil }
+                let map = maps[p.panel]
+                // Pixel x of each x value (any drawable y will do for x), and each series' pixel y.
+                let y0 = p.series.lazy.flatMap { $0.values }.first(where: \.isFinite) ?? 0
+                let px = p.x.map { x in map(x, y0)?.x ?? .nan }
+                return .object([("panel", .int(p.panel)), ("x_name", .string(p.xName)), ("x", .numbers(p.x)), ("px", .array(px.map(rounded))),
+                                ("series", .array(p.series.map { s in
+                                    .object([("name", .string(s.name)), ("log10", .bool(s.log10)), ("values", .numbers(s.values)),
+                                             ("py", .array(zip(p.x, s.values).map { x, v in rounded(map(x, v)?.y ?? .nan) }))])
+                                }))])
+            }))])
+        case .grid(let panel, let values, let xName, let yName, let valueName):
+            guard panel < maps.count else { return .object([("kind", .string("none"))]) }
+            let map = maps[panel]
+            let n = values.count
+            let a = map(0, 0), b = map(Double(max(n - 1, 1)), Double(max(n - 1, 1)))
+            return .object([("kind", .string("grid")), ("x_name", .string(xName)), ("y_name", .string(yName)), ("value_name", .string(valueName)),
+                            ("size", .int(n)), ("origin", .array([rounded(a?.x ?? .nan), rounded(a?.y ?? .nan)])),
+                            ("corner", .array([rounded(b?.x ?? .nan), rounded(b?.y ?? .nan)])),
+                            ("values", .array(values.map { .numbers($0) }))])
+        }
+    }
+}

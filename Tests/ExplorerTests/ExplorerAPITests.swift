@@ -1,0 +1,7 @@
+import XCTest
+@testable import Explorer
+import GradLabCLI
+
+final class ExplorerAPITests: XCTestCase {
+    func testPlaceholder() {}
+}
