@@ -6,7 +6,7 @@ CONFIG  := -c release
 BIN     := .build/release/gradlab
 APT_PKGS := pkg-config libcairo2-dev libopenblas-dev liblapacke-dev zlib1g-dev fonts-dejavu-core
 
-.PHONY: all deps build demo test test-determinism fuzz bench lessons gallery gallery-analysis gallery-training clean
+.PHONY: all deps build demo test test-determinism test-browser test-load browser-deps serve screenshot fuzz bench lessons gallery gallery-analysis gallery-training clean
 
 all: demo
 
@@ -34,7 +34,43 @@ test: build
 	$(SWIFT) test $(CONFIG)
 	$(BIN) notebook check
 	$(MAKE) --no-print-directory test-determinism
+	$(MAKE) --no-print-directory test-browser
+	$(MAKE) --no-print-directory test-load
 	$(MAKE) --no-print-directory fuzz
+
+# The live explorer (Ctrl-C stops it): http://127.0.0.1:8080/
+serve: build
+	$(BIN) serve
+
+# The explorer in a real headless browser: Debian's chromium and chromium-driver (apt-get, when root) and
+# Selenium from PyPI in a virtual environment of its own. Screenshots go to .build/browser/.
+BROWSER_PKGS := chromium chromium-driver
+VENV := .build/venv-browser
+browser-deps:
+	@missing=""; for p in $(BROWSER_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else \
+	    echo "the browser test needs:$$missing — run: sudo apt-get install$$missing" >&2; exit 1; \
+	  fi; \
+	fi
+	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c "import selenium" 2>/dev/null || $(VENV)/bin/pip install -q "selenium>=4.20"
+
+test-browser: build browser-deps
+	$(VENV)/bin/python Tests/browser/test_explorer.py $(BIN) .build/browser
+
+# 200 keep-alive clients for 30 s on loopback, with hostile requests alongside (Python's standard library).
+test-load: build
+	python3 Tests/load/loadtest.py $(BIN) --clients 200 --seconds 30
+
+# README's screenshot of the explorer, as the browser test took it.
+screenshot: test-browser
+	cp .build/browser/explorer.png docs/explorer.png
 
 # Training and the lessons give the same bytes under other OpenBLAS kernels (OPENBLAS_CORETYPE=Prescott,
 # Nehalem: any x86-64 CPU runs them) and with gradlab's generic kernel instead of AVX (about 2 min).

@@ -10,7 +10,12 @@ public protocol ExplorerBackend: Sendable {
     var views: [ViewSpec] { get }
     /// Runs `gradlab <view> <arguments>` in memory. Throws `GradLabError.usage` (or `.data`) for bad
     /// arguments, naming the option as the command line would, and `ExplorerCancelled` when `stop()` says so.
-    func run(view: String, arguments: [String], stop: @escaping @Sendable () -> Bool) throws -> ViewResult
+    ///
+    /// `exact`: compute exactly as the command line does, for a download that must be its bytes. The gate
+    /// runs such a request alone (`ComputeGate.submit(exclusive:)`), so the backend may set process-wide
+    /// numerics (OpenBLAS's thread count) to the command line's; interactive views run single-threaded
+    /// side by side, which can move the last bit of a norm.
+    func run(view: String, arguments: [String], exact: Bool, stop: @escaping @Sendable () -> Bool) throws -> ViewResult
 }
 
 /// One view of the page: its command and the options a query may set.

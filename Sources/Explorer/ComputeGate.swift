@@ -21,6 +21,7 @@ public final class ComputeGate: @unchecked Sendable {
 
     private let lock = NSLock()
     private var running = 0
+    private var exclusiveRunning = false
     private var waiting: [Job] = []
     /// client → (latest sequence number seen, when).
     private var latest: [String: (seq: Int, at: Date)] = [:]
@@ -29,6 +30,7 @@ public final class ComputeGate: @unchecked Sendable {
     private struct Job {
         var client: String?
         var seq: Int
+        var exclusive = false
         var enqueued: Date
         var start: () -> Void
         var reject: (String?) -> Void   // nil: superseded; text: busy
@@ -53,10 +55,11 @@ public final class ComputeGate: @unchecked Sendable {
 
     /// Runs `work` when a slot is free and calls `done` with the outcome (on the compute thread, or the
     /// caller's thread for a rejection).
-    public func submit<T>(client: String?, seq: Int, _ work: @escaping (_ stop: @escaping @Sendable () -> Bool) throws -> T,
+    /// `exclusive`: the job runs alone (it waits for the running ones, and none starts beside it).
+    public func submit<T>(client: String?, seq: Int, exclusive: Bool = false, _ work: @escaping (_ stop: @escaping @Sendable () -> Bool) throws -> T,
                           done: @escaping (Outcome<T>) -> Void) {
         let stop: @Sendable () -> Bool = { [weak self] in self?.isSuperseded(client: client, seq: seq) ?? true }
-        let job = Job(client: client, seq: seq, enqueued: Date(), start: { [self] in
+        let job = Job(client: client, seq: seq, exclusive: exclusive, enqueued: Date(), start: { [self] in
             queue.async {
                 let outcome: Outcome<T>
                 if stop() { outcome = .superseded } else {
@@ -64,7 +67,7 @@ public final class ComputeGate: @unchecked Sendable {
                     catch is ExplorerCancelled { outcome = .superseded }
                     catch { outcome = .failed(error) }
                 }
-                self.finished()
+                self.finished(exclusive: exclusive)
                 done(outcome)
             }
         }, reject: { why in done(why.map { .busy($0) } ?? .superseded) })
@@ -83,8 +86,8 @@ public final class ComputeGate: @unchecked Sendable {
             waiting.removeAll { $0.client == client && $0.seq < seq }
             if latest.count > 10_000 { latest = latest.filter { now.timeIntervalSince($0.value.at) < 600 } }
         }
-        if running < slots {
-            running += 1
+        if waiting.isEmpty && canStart(job) {
+            start(job)
             toStart = job
         } else if waiting.count >= queueLimit {
             lock.unlock()
@@ -99,22 +102,28 @@ public final class ComputeGate: @unchecked Sendable {
         toStart?.start()
     }
 
-    private func finished() {
-        var next: Job?
+    // Under the lock.
+    private func canStart(_ j: Job) -> Bool { !exclusiveRunning && (j.exclusive ? running == 0 : running < slots) }
+    private func start(_ j: Job) { running += 1; if j.exclusive { exclusiveRunning = true } }
+
+    private func finished(exclusive: Bool) {
+        var next: [Job] = []
         var expired: [Job] = [], superseded: [Job] = []
         lock.lock()
+        running -= 1
+        if exclusive { exclusiveRunning = false }
         let now = Date()
-        while !waiting.isEmpty {
-            let j = waiting.removeFirst()
-            if let c = j.client, let l = latest[c], l.seq > j.seq { superseded.append(j); continue }
-            if now.timeIntervalSince(j.enqueued) > maxWait { expired.append(j); continue }
-            next = j
-            break
+        // Start waiting jobs in order while they fit (an exclusive one at the head waits for the rest to end).
+        while let j = waiting.first {
+            if let c = j.client, let l = latest[c], l.seq > j.seq { superseded.append(waiting.removeFirst()); continue }
+            if now.timeIntervalSince(j.enqueued) > maxWait { expired.append(waiting.removeFirst()); continue }
+            guard canStart(j) else { break }
+            start(j)
+            next.append(waiting.removeFirst())
         }
-        if next == nil { running -= 1 }
         lock.unlock()
         for j in superseded { j.reject(nil) }
         for j in expired { j.reject("busy: waited more than \(Int(maxWait)) s for a free computation slot; try again") }
-        next?.start()
+        for j in next { j.start() }
     }
 }

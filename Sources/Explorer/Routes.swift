@@ -194,9 +194,9 @@ public final class ExplorerApp: @unchecked Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         let backend = self.backend
         let outcome: ComputeGate.Outcome<Reply> = await withCheckedContinuation { cont in
-            gate.submit(client: q.client, seq: q.seq, { stop in
+            gate.submit(client: q.client, seq: q.seq, exclusive: download != nil, { stop in
                 let computeStart = DispatchTime.now().uptimeNanoseconds
-                let result = try backend.run(view: name, arguments: q.arguments, stop: stop)
+                let result = try backend.run(view: name, arguments: q.arguments, exact: download != nil, stop: stop)
                 if stop() { throw ExplorerCancelled() }
                 if let download { return try Self.file(result, view: spec, kind: download, model: q.model) }
                 return try Self.page(result, view: spec, query: q, started: started, computeStart: computeStart)

@@ -9,7 +9,17 @@ import Linear
 /// the same option declarations, validated and budgeted by the same code, and computed by the same
 /// `result` function the command writes its files from. Options that name files are not offered.
 public struct CommandBackend: ExplorerBackend {
-    public init() {}
+    /// OpenBLAS's thread count on the command line (its default: the cores, or OPENBLAS_NUM_THREADS), read
+    /// once, before the first backend sets it to 1.
+    static let commandLineThreads = BLAS.threads
+    var commandLineThreads: Int { Self.commandLineThreads }
+
+    /// Interactive views run with OpenBLAS single-threaded (the gate runs them side by side, one per core,
+    /// and a curves view spreads its cells over the cores); exact runs switch to the command line's count.
+    public init() {
+        _ = Self.commandLineThreads
+        BLAS.threads = 1
+    }
 
     /// Chart options every view takes.
     static let chartOptions = ["width", "height", "scale", "style", "font-size", "title"]
@@ -35,12 +45,21 @@ public struct CommandBackend: ExplorerBackend {
         ]
     }
 
-    public func run(view: String, arguments: [String], stop: @escaping @Sendable () -> Bool) throws -> ViewResult {
+    public func run(view: String, arguments: [String], exact: Bool, stop: @escaping @Sendable () -> Bool) throws -> ViewResult {
+        if exact {
+            BLAS.threads = commandLineThreads
+            defer { BLAS.threads = 1 }
+            return try compute(view: view, arguments: arguments, parallel: false, stop: stop)
+        }
+        return try compute(view: view, arguments: arguments, parallel: true, stop: stop)
+    }
+
+    func compute(view: String, arguments: [String], parallel: Bool, stop: @escaping @Sendable () -> Bool) throws -> ViewResult {
         switch view {
         case "curves":
             let c = try Self.parse(CurvesCommand.self, arguments)
             let o = try c.admitted()
-            return try c.result(o, models: try CurvesExperiment.models(o), parallel: true, stop: stop)
+            return try c.result(o, models: try CurvesExperiment.models(o), parallel: parallel, stop: stop)
         case "heatmap":
             let c = try Self.parse(HeatmapCommand.self, arguments)
             let o = try c.admitted()
@@ -123,9 +142,6 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         guard (0...65535).contains(port) else { throw GradLabError.usage("--port must lie between 0 and 65535 (got \(port))") }
         if let jobs { try Check.positive(jobs, "--jobs"); try Check.atMost(jobs, 64, "--jobs", "more would only wait for cores") }
-        // Requests run side by side on the cores (and a curves view analyses its cells in parallel): OpenBLAS's
-        // own threads would only spin against them on these small matrices.
-        BLAS.threads = 1
         let app = ExplorerApp(backend: CommandBackend(), gate: ComputeGate(slots: jobs ?? max(1, ProcessInfo.processInfo.activeProcessorCount)))
         let server = ExplorerServer(app: app)
         let bound: Int

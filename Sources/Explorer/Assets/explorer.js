@@ -176,6 +176,7 @@ function set(name, v) {
 // ---- requests -------------------------------------------------------------------------------------------
 let frame = 0;
 function schedule() {
+  document.body.dataset.state = 'loading';
   if (frame) return;
   frame = requestAnimationFrame(() => { frame = 0; update(); });
 }
@@ -226,6 +227,7 @@ function render(j, params, seq) {
   img.onload = () => { if (state.objectURL && state.objectURL !== url) URL.revokeObjectURL(state.objectURL); state.objectURL = url; };
   img.src = url;
   img.dataset.width = j.width; img.dataset.height = j.height;
+  img.dataset.hash = fnv1a(j.svg);
   const ov = $('overlay');
   ov.setAttribute('viewBox', '0 0 ' + j.width + ' ' + j.height);
   ov.replaceChildren();
@@ -280,6 +282,13 @@ function render(j, params, seq) {
   document.body.dataset.seq = String(seq);
 }
 
+// A fingerprint of the chart (32-bit FNV-1a of its SVG): the same state must give the same chart.
+function fnv1a(text) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) { h ^= text.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
+  return h.toString(16).padStart(8, '0') + '-' + text.length;
+}
+
 // ---- read-out under the pointer ---------------------------------------------------------------------
 function fmt(v, log10) {
   if (v === null || v === undefined) return '—';
@@ -293,9 +302,11 @@ function pointer(ev) {
   const j = state.lastGood;
   const img = $('chart');
   if (!j || !img.clientWidth) return;
+  // The chart is drawn contained in the box from its top-left corner, at this scale.
   const r = img.getBoundingClientRect();
-  const fx = (ev.clientX - r.left) * j.width / r.width;
-  const fy = (ev.clientY - r.top) * j.height / r.height;
+  const k = Math.min(r.width / j.width, r.height / j.height);
+  const fx = (ev.clientX - r.left) / k;
+  const fy = (ev.clientY - r.top) / k;
   const ov = $('overlay');
   ov.replaceChildren();
   const out = $('readout');

@@ -1,0 +1,150 @@
+import Foundation
+import XCTest
+@testable import Explorer
+import GradLabCLI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The socket layer with hostile clients: huge, malformed, slow and pipelined requests leave it serving.
+final class ServerTests: XCTestCase {
+    var server: ExplorerServer!
+    var port = 0
+
+    override func setUpWithError() throws {
+        var limits = ExplorerServer.Limits()
+        limits.headDeadline = .seconds(1)
+        limits.idleTimeout = .seconds(2)
+        server = ExplorerServer(app: ExplorerApp(backend: CommandBackend(), gate: ComputeGate(slots: 2)), limits: limits)
+        port = try server.start(host: "127.0.0.1", port: 0)
+    }
+
+    override func tearDown() { server.stop() }
+
+    /// A raw TCP connection to the server.
+    final class Conn {
+        let fd: Int32
+        init(port: Int) throws {
+            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = in_port_t(UInt16(port).bigEndian)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var tv = timeval(tv_sec: 15, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            guard r == 0 else { throw NSError(domain: "connect", code: Int(errno)) }
+        }
+        /// Sends what it can; false once the peer has closed.
+        @discardableResult func send(_ s: String) -> Bool { send(Array(s.utf8)) }
+        @discardableResult func send(_ bytes: [UInt8]) -> Bool {
+            var off = 0
+            while off < bytes.count {
+                let n = bytes[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if n <= 0 { return false }
+                off += n
+            }
+            return true
+        }
+        /// Reads until the peer closes or `until` appears (or the 15 s timeout).
+        func read(until marker: String? = nil) -> String {
+            var out: [UInt8] = []
+            var buf = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = recv(fd, &buf, buf.count, 0)
+                if n <= 0 { break }
+                out += buf[0..<n]
+                if let marker, String(decoding: out, as: UTF8.self).contains(marker) { break }
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+        deinit { close(fd) }
+    }
+
+    func healthy(file: StaticString = #filePath, line: UInt = #line) throws {
+        let c = try Conn(port: port)
+        c.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let r = c.read()
+        XCTAssertTrue(r.hasPrefix("HTTP/1.1 200"), "still serving: \(r.prefix(200))", file: file, line: line)
+    }
+
+    func testAnswersOverHTTP() throws {
+        let c = try Conn(port: port)
+        c.send("GET /api/view/curves?cells=tanh&steps=20&hidden=4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let r = c.read()
+        XCTAssertTrue(r.hasPrefix("HTTP/1.1 200"), String(r.prefix(300)))
+        XCTAssertTrue(r.contains("\"svg\":\"<?xml") || r.contains("<svg"))
+    }
+
+    func testKeepAliveServesSeveralRequests() throws {
+        let c = try Conn(port: port)
+        c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /api/views HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let r = c.read()
+        XCTAssertEqual(r.components(separatedBy: "HTTP/1.1 200").count - 1, 2, String(r.prefix(400)))
+    }
+
+    func testTenMegabyteQueryIsRefused() throws {
+        let c = try Conn(port: port)
+        let huge = "GET /api/view/curves?title=" + String(repeating: "a", count: 10 * 1024 * 1024) + " HTTP/1.1\r\nHost: x\r\n\r\n"
+        c.send(huge)   // the server may close before it has all of it
+        let r = c.read()
+        XCTAssertTrue(r.hasPrefix("HTTP/1.1 431"), String(r.prefix(200)))
+        XCTAssertTrue(r.contains("\"error\""))
+        try healthy()
+    }
+
+    func testManyHeadersAreRefused() throws {
+        let c = try Conn(port: port)
+        var s = "GET /healthz HTTP/1.1\r\n"
+        for i in 0..<5000 { s += "X-Filler-\(i): \(String(repeating: "b", count: 20))\r\n" }
+        c.send(s + "\r\n")
+        XCTAssertTrue(c.read().hasPrefix("HTTP/1.1 431"))
+        try healthy()
+    }
+
+    func testSlowlorisIsCutOff() throws {
+        // Twenty connections that send a few header bytes and then stall.
+        let slow = try (0..<20).map { _ -> Conn in
+            let c = try Conn(port: port)
+            c.send("GET /healthz HTTP/1.1\r\nX-A: ")
+            return c
+        }
+        // The server keeps serving others meanwhile…
+        try healthy()
+        // …and each stalled head is answered 408 and closed after the deadline (1 s here).
+        let start = Date()
+        for c in slow { XCTAssertTrue(c.read().hasPrefix("HTTP/1.1 408")) }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 10)
+        try healthy()
+    }
+
+    func testMalformedRequestsLeaveItServing() throws {
+        for junk in ["\u{0}\u{1}\u{2}garbage\r\n\r\n", "GET\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "GET / HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+                     "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\n"] {
+            let c = try Conn(port: port)
+            c.send(junk)
+            let r = c.read()
+            XCTAssertFalse(r.hasPrefix("HTTP/1.1 200") && junk.hasPrefix("\u{0}"), "answered junk with 200")
+            try healthy()
+        }
+    }
+
+    func testLargeBodyIsRefused() throws {
+        let c = try Conn(port: port)
+        c.send("POST /api/view/curves HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
+        c.send([UInt8](repeating: 65, count: 200_000))
+        XCTAssertTrue(c.read().hasPrefix("HTTP/1.1 413"))
+        try healthy()
+    }
+
+    func testIdleConnectionsAreClosed() throws {
+        let c = try Conn(port: port)
+        c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        let start = Date()
+        let r = c.read()   // returns when the server closes the idle keep-alive connection
+        XCTAssertTrue(r.hasPrefix("HTTP/1.1 200"))
+        XCTAssertLessThan(Date().timeIntervalSince(start), 8)
+        for _ in 0..<40 where server.openConnections > 0 { Thread.sleep(forTimeInterval: 0.05) }
+        XCTAssertEqual(server.openConnections, 0, "closed connections are counted down")
+    }
+}
