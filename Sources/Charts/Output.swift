@@ -97,26 +97,39 @@ extension Figure {
     }
 
     /// Cairo names SVG elements after process-wide surface counters (`surface7`, `image12`), so a second
-    /// render in the same process would differ: renumber them by first appearance.
+    /// render in the same process would differ: renumber them by first appearance. Only whole names count:
+    /// after `"` or `#`, the prefix, digits, then `"`. One pass over the bytes per prefix.
     static func renumberSurfaceIDs(_ bytes: [UInt8]) -> [UInt8] {
-        var text = String(decoding: bytes, as: UTF8.self)
-        for prefix in ["surface", "image"] {
-            guard let re = try? NSRegularExpression(pattern: "(?<=[\"#])\(prefix)([0-9]+)(?=\")") else { continue }
-            var numbers: [String: Int] = [:]
-            let ns = text as NSString
-            let matches = re.matches(in: text, range: NSRange(location: 0, length: ns.length))
-            guard !matches.isEmpty else { continue }
-            var out = "", last = 0
-            for m in matches {
-                let digits = ns.substring(with: m.range(at: 1))
-                let n = numbers[digits] ?? { numbers[digits] = numbers.count + 1; return numbers.count }()
-                out += ns.substring(with: NSRange(location: last, length: m.range.location - last)) + prefix + String(n)
-                last = m.range.location + m.range.length
+        renumber(renumber(bytes, prefix: Array("surface".utf8)), prefix: Array("image".utf8))
+    }
+
+    static func renumber(_ b: [UInt8], prefix p: [UInt8]) -> [UInt8] {
+        let quote = UInt8(ascii: "\""), hash = UInt8(ascii: "#"), zero = UInt8(ascii: "0"), nine = UInt8(ascii: "9")
+        var numbers: [ArraySlice<UInt8>: Int] = [:]
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        var i = 1, last = 0
+        let n = b.count
+        while i + p.count < n {
+            if b[i] == p[0], b[i - 1] == quote || b[i - 1] == hash, b[i..<(i + p.count)].elementsEqual(p) {
+                var j = i + p.count
+                while j < n, b[j] >= zero, b[j] <= nine { j += 1 }
+                if j > i + p.count, j < n, b[j] == quote {
+                    let digits = b[(i + p.count)..<j]
+                    let number: Int
+                    if let known = numbers[digits] { number = known } else { number = numbers.count + 1; numbers[digits] = number }
+                    out.append(contentsOf: b[last..<i])
+                    out.append(contentsOf: p)
+                    out.append(contentsOf: String(number).utf8)
+                    last = j
+                    i = j
+                    continue
+                }
             }
-            out += ns.substring(from: last)
-            text = out
+            i += 1
         }
-        return Array(text.utf8)
+        out.append(contentsOf: b[last...])
+        return out
     }
 
     /// Writes the figure; the format comes from the extension (.png, .svg, .pdf, any case).

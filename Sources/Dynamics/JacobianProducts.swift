@@ -186,31 +186,54 @@ public enum JacobianProducts {
     /// Spectral norms are certified like those of `curves`.
     /// `shouldStop` is asked before each start step k: once it answers true the sweep ends early and the rows
     /// it did not reach stay NaN (the caller, which asked to stop, discards them).
-    public static func allPairs(_ trajectory: Trajectory, norm: NormKind = .spectral, shouldStop: (() -> Bool)? = nil) -> [[Double]] {
+    /// `parallel`: the start steps k are independent sweeps; run them on every core (each gives the same
+    /// numbers either way — the explorer uses this with OpenBLAS single-threaded).
+    public static func allPairs(_ trajectory: Trajectory, norm: NormKind = .spectral, parallel: Bool = false,
+                                shouldStop: (() -> Bool)? = nil) -> [[Double]] {
         let steps = trajectory.steps
         let cell = trajectory.cell
         let m = cell.stateSize, n = cell.hiddenSize
         let hBlock = MatrixBlock(rows: 0..<n, cols: 0..<n)
-        var out = [[Double]](repeating: [Double](repeating: .nan, count: steps + 1), count: steps + 1)
-        var tmp = Matrix(rows: m, cols: n)
-        var work = JacobianWork()
-        for k in 0...steps {
-            if let shouldStop, shouldStop() { break }
+        let side = steps + 1
+        // Column k of the grid (rows t ≥ k) belongs to start step k alone: sweeps write disjoint entries.
+        let grid = UnsafeMutableBufferPointer<Double>.allocate(capacity: side * side)
+        grid.initialize(repeating: .nan)
+        defer { grid.deallocate() }
+        func sweep(from k: Int, tmp: inout Matrix, work: inout JacobianWork) {
             var p = Matrix(rows: m, cols: n)
             for i in 0..<n { p.data[i * n + i] = 1 }
             var scale = LogScale()
             var est = SpectralNormEstimator(warmStartLeft: false)
-            out[k][k] = norm == .spectral ? 0 : log10(Double(n)) / 2
+            grid[k * side + k] = norm == .spectral ? 0 : log10(Double(n)) / 2
             var zero = false
             for t in stride(from: k + 1, through: steps, by: 1) {
-                if zero { out[t][k] = -.infinity; continue }
+                if zero { grid[t * side + k] = -.infinity; continue }
                 trajectory.leftMultiply(p, byJacobianAt: t, into: &tmp, work: &work)
                 swap(&p, &tmp)
-                guard scale.renormalise(&p) else { zero = true; out[t][k] = -.infinity; continue }
+                guard scale.renormalise(&p) else { zero = true; grid[t * side + k] = -.infinity; continue }
                 let v = norm == .spectral ? est.norm(p, block: hBlock) : p.frobeniusNorm(block: hBlock)
-                out[t][k] = scale.log10Value + log10(v)
+                grid[t * side + k] = scale.log10Value + log10(v)
             }
         }
-        return out
+        if parallel {
+            // Long sweeps (small k) first, interleaved over the workers so each gets a similar share.
+            let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, side))
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var tmp = Matrix(rows: m, cols: n)
+                var work = JacobianWork()
+                for k in stride(from: w, to: side, by: workers) {
+                    if let shouldStop, shouldStop() { return }
+                    sweep(from: k, tmp: &tmp, work: &work)
+                }
+            }
+        } else {
+            var tmp = Matrix(rows: m, cols: n)
+            var work = JacobianWork()
+            for k in 0...steps {
+                if let shouldStop, shouldStop() { break }
+                sweep(from: k, tmp: &tmp, work: &work)
+            }
+        }
+        return (0..<side).map { t in Array(grid[(t * side)..<(t * side + side)]) }
     }
 }

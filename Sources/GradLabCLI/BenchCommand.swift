@@ -1,6 +1,8 @@
 import ArgumentParser
+import Explorer
 import Foundation
 import GradLab
+import Linear
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,15 +14,17 @@ struct BenchCommand: ParsableCommand {
                   n ∈ {32,128,256}, T ∈ {100,1000}; each case in its own process (its own peak RSS)
           render  a 1200×800 PNG of 5 series × 1,000 points, and the whole demo gallery
           bptt    one BPTT pass (forward + backward) of an LSTM, n=128, T=100, batch 32
+          explorer  the server time of `gradlab serve`'s views (compute, SVG, read-out data, JSON),
+                  in process and without sockets: five cells n=64 T=200, heatmap n=32 T=100, …
         """)
 
-    enum Suite: String, ExpressibleByArgument, CaseIterable { case all, curves, render, bptt }
+    enum Suite: String, ExpressibleByArgument, CaseIterable { case all, curves, render, bptt, explorer }
 
     @Option(help: ArgumentHelp("Run only this case in this process, as cell:n:T (prints one JSON line).", valueName: "case"))
     var only: String?
     @Option(help: "Repetitions per case (the best and median are reported).") var repetitions = 3
     @Option(help: ArgumentHelp("Also write the curve results as JSON lines.", valueName: "file")) var json: String?
-    @Option(help: "Which benchmarks to run: all, curves, render or bptt.") var suite: Suite = .all
+    @Option(help: "Which benchmarks to run: all, curves, render, bptt or explorer.") var suite: Suite = .all
 
     func run() throws {
         try Check.positive(repetitions, "--repetitions")
@@ -49,6 +53,45 @@ struct BenchCommand: ParsableCommand {
         if suite == .all || suite == .bptt {
             print(TrainBench.report(try TrainBench.run(cell: .lstm, hidden: 128, steps: 100, batch: 32, repetitions: max(repetitions, 10))))
         }
+        // Last: the explorer's backend runs OpenBLAS single-threaded, as `gradlab serve` does.
+        if suite == .all || suite == .explorer { try runExplorer() }
+    }
+
+    /// Server time of the explorer's views: what `ExplorerApp` spends between a request's arrival and its
+    /// reply bytes (the page's budget: five cells ≤ 50 ms, heatmap ≤ 150 ms on 2 cores).
+    func runExplorer() throws {
+        let app = ExplorerApp(backend: CommandBackend(), gate: ComputeGate())
+        defer { BLAS.threads = CommandBackend.commandLineThreads }
+        let cases: [(String, String, Double?)] = [
+            ("curves: five cells, n=64, T=200", "/api/view/curves?hidden=64&steps=200&width=1070&height=620", 50),
+            ("heatmap: tanh, n=32, T=100", "/api/view/heatmap?hidden=32&steps=100&width=1070&height=620", 150),
+            ("curves: tanh, n=32, T=100 (one slider step)", "/api/view/curves?cells=tanh&width=1070&height=620", nil),
+            ("spectrum: tanh,lstm, n=32, T=100, one lag", "/api/view/spectrum?lags=30&width=1070&height=620", nil),
+            ("carousel: two forget biases, n=32, T=100", "/api/view/carousel?width=1070&height=620", nil),
+        ]
+        var table = TextTable(["view", "best (ms)", "median (ms)", "compute", "svg", "read-out", "json", "budget"])
+        for (label, uri, budget) in cases {
+            var runs: [(total: Double, parts: [String: Double])] = []
+            for i in 0..<(max(repetitions, 10) + 2) {
+                let sem = DispatchSemaphore(value: 0)
+                nonisolated(unsafe) var reply: Reply?
+                Task { reply = await app.respond(method: "GET", uri: uri); sem.signal() }
+                sem.wait()
+                guard let r = reply, r.status == 200,
+                      let o = try? JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any],
+                      let total = o["server_ms"] as? Double, let parts = o["timing_ms"] as? [String: Double] else {
+                    throw GradLabError.failed("explorer benchmark \(label): \(reply.map { "\($0.status) \($0.text.prefix(200))" } ?? "no reply")")
+                }
+                if i >= 2 { runs.append((total, parts)) }   // two warm-up runs
+            }
+            runs.sort { $0.total < $1.total }
+            let med = runs[runs.count / 2]
+            func f(_ k: String) -> String { Format.fixed(med.parts[k] ?? 0, 1) }
+            table.add([label, Format.fixed(runs[0].total, 1), Format.fixed(med.total, 1), f("compute"), f("svg"), f("hover"), f("json"),
+                       budget.map { med.total <= $0 ? "≤ \(Int($0)) ms: met" : "≤ \(Int($0)) ms: MISSED" } ?? ""])
+        }
+        print("explorer views, server time in ms (median run's parts), \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS single-threaded:")
+        print(table.render())
     }
 
     func runCurves() throws {

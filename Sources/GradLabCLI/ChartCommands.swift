@@ -85,14 +85,15 @@ struct HeatmapCommand: ParsableCommand {
     }
 
     /// Everything the command prints and writes, in memory (the explorer's heatmap view).
-    func result(_ o: CurvesOptions, model m: Model, stop: @escaping () -> Bool = { false }) throws -> ViewResult {
+    /// `parallel`: the start steps on every core (the explorer, with OpenBLAS single-threaded); same numbers.
+    func result(_ o: CurvesOptions, model m: Model, parallel: Bool = false, stop: @escaping () -> Bool = { false }) throws -> ViewResult {
         let traj: Trajectory
         do { traj = try Trajectory(model: m) } catch { throw GradLabError.data("\(error)") }
         var warnings: [String] = []
         if let step = traj.overflowStep {
             warnings.append("the forward pass overflowed at step \(step); showing steps 0…\(step - 1)")
         }
-        let grid = JacobianProducts.allPairs(traj, norm: norm, shouldStop: stop)
+        let grid = JacobianProducts.allPairs(traj, norm: norm, parallel: parallel, shouldStop: stop)
         if stop() { throw ExplorerCancelled() }
         let t = grid.count - 1
         let text = "\(m.kind.rawValue): \(t + 1)×\(t + 1) pairs; log10‖∂h_\(t)/∂h_0‖ = \(Format.fixed(grid[t][0], 2)), log10‖∂h_\(t)/∂h_\(t - 1)‖ = \(Format.fixed(t > 0 ? grid[t][t - 1] : 0, 2))"

@@ -63,7 +63,7 @@ public struct CommandBackend: ExplorerBackend {
         case "heatmap":
             let c = try Self.parse(HeatmapCommand.self, arguments)
             let o = try c.admitted()
-            return try c.result(o, model: RandomModels.make(o.spec(c.cell)), stop: stop)
+            return try c.result(o, model: RandomModels.make(o.spec(c.cell)), parallel: parallel, stop: stop)
         case "spectrum":
             let c = try Self.parse(SpectrumCommand.self, arguments)
             let (o, lags) = try c.admitted()
