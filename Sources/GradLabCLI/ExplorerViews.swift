@@ -146,7 +146,14 @@ struct ServeCommand: ParsableCommand {
         let server = ExplorerServer(app: app)
         let bound: Int
         do { bound = try server.start(host: host, port: port) } catch {
-            throw GradLabError.cannotCreate("cannot listen on \(host):\(port): \(error)")
+            let text = "\(error)"
+            if text.contains("Address already in use") {
+                throw GradLabError.cannotCreate("cannot listen on \(host):\(port): the port is in use (choose another --port, or 0 for any free one)")
+            }
+            if text.contains("SocketAddressError") || text.contains("Cannot assign requested address") {
+                throw GradLabError.usage("--host \(host) is not an address of this machine (127.0.0.1 for this machine only, 0.0.0.0 for the network)")
+            }
+            throw GradLabError.cannotCreate("cannot listen on \(host):\(port): \(Console.oneLine(text))")
         }
         let shown = host == "0.0.0.0" ? "127.0.0.1" : host
         print("gradlab explorer: http://\(shown.contains(":") ? "[\(shown)]" : shown):\(bound)/")

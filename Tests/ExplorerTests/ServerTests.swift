@@ -137,6 +137,28 @@ final class ServerTests: XCTestCase {
         try healthy()
     }
 
+    /// `gradlab serve` refuses a bad port (64) and a port in use (73) with one line.
+    func testServeCommandErrors() throws {
+        let binary = ExplorerAPITests.binary
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else { throw XCTSkip("no binary") }
+        for (args, code, mentions) in [(["serve", "--port", "99999"], Int32(64), "--port"),
+                                       (["serve", "--port", "\(port)"], Int32(73), "in use"),
+                                       (["serve", "--host", "300.1.1.1"], Int32(64), "--host")] {
+            let p = Process()
+            p.executableURL = binary
+            p.arguments = args
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, code, "\(args): \(text)")
+            XCTAssertTrue(text.contains(mentions), text)
+            XCTAssertEqual(text.split(separator: "\n").count, 1, text)
+        }
+    }
+
     func testIdleConnectionsAreClosed() throws {
         let c = try Conn(port: port)
         c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
