@@ -10,9 +10,10 @@ APT_PKGS := pkg-config libcairo2-dev libopenblas-dev liblapacke-dev zlib1g-dev f
 
 all: demo
 
-# Installs only what is missing. Not root: says what to install and stops.
-deps:
-	@missing=""; for p in $(APT_PKGS); do \
+# Installs only the Debian packages in $(1) that are missing (apt-get, when root); not root: says what
+# to install and stops. $(2) names what needs them.
+define apt_install
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -20,9 +21,13 @@ deps:
 	    echo "installing:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	  else \
-	    echo "gradlab needs:$$missing — run: sudo apt-get install$$missing" >&2; exit 1; \
+	    echo "$(2) needs:$$missing — run: sudo apt-get install$$missing" >&2; exit 1; \
 	  fi; \
 	fi
+endef
+
+deps:
+	$(call apt_install,$(APT_PKGS),gradlab)
 
 build: deps
 	$(SWIFT) build $(CONFIG)
@@ -47,17 +52,7 @@ serve: build
 BROWSER_PKGS := chromium chromium-driver
 VENV := .build/venv-browser
 browser-deps:
-	@missing=""; for p in $(BROWSER_PKGS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = "0" ]; then \
-	    echo "installing:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	  else \
-	    echo "the browser test needs:$$missing — run: sudo apt-get install$$missing" >&2; exit 1; \
-	  fi; \
-	fi
+	$(call apt_install,$(BROWSER_PKGS),the browser test)
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	@$(VENV)/bin/python -c "import selenium" 2>/dev/null || $(VENV)/bin/pip install -q "selenium>=4.20"
 
