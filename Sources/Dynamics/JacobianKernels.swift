@@ -26,6 +26,20 @@ public protocol StructuredJacobian {
     /// out = J_j · P, for P with `stateSize` rows and any number of columns.
     func leftMultiply(_ p: Matrix, previous: [Double], preactivation: [Double], next: [Double],
                       into out: inout Matrix, work: inout JacobianWork)
+    /// out = P · (s·J_j) for a power of two s. The vanilla, leaky and LSTM kernels fold s into the per-unit
+    /// scalings they apply anyway, so a sweep's renormalisation (`LogScale`) costs no pass over P. Scaling by a
+    /// power of two is exact, so the result is the same as scaling P first (unless an entry is subnormal).
+    func rightMultiply(_ p: Matrix, previous: [Double], preactivation: [Double], next: [Double], scaledBy s: Double,
+                       into out: inout Matrix, work: inout JacobianWork)
+}
+
+public extension StructuredJacobian {
+    /// The default: the product, then one scaling pass.
+    func rightMultiply(_ p: Matrix, previous: [Double], preactivation: [Double], next: [Double], scaledBy s: Double,
+                       into out: inout Matrix, work: inout JacobianWork) {
+        rightMultiply(p, previous: previous, preactivation: preactivation, next: next, into: &out, work: &work)
+        if s != 1 { out.scale(by: s) }
+    }
 }
 
 public extension RecurrentCell {
@@ -51,6 +65,12 @@ extension Trajectory {
     /// out = P · J_j (1 ≤ j ≤ steps).
     public func rightMultiply(_ p: Matrix, byJacobianAt j: Int, into out: inout Matrix, work: inout JacobianWork) {
         cell.rightMultiply(p, previous: states[j - 1], preactivation: preactivations[j - 1], next: states[j], into: &out, work: &work)
+    }
+
+    /// out = P · (s·J_j) for a power of two s (see `StructuredJacobian`).
+    public func rightMultiply(_ p: Matrix, byJacobianAt j: Int, scaledBy s: Double, into out: inout Matrix, work: inout JacobianWork) {
+        cell.rightMultiply(p, previous: states[j - 1], preactivation: preactivations[j - 1], next: states[j], scaledBy: s,
+                           into: &out, work: &work)
     }
 
     /// out = J_j · P (1 ≤ j ≤ steps).
@@ -132,7 +152,13 @@ extension VanillaCell: StructuredJacobian {
     /// P·J = (P·diag(f′(a)))·W_hh: a column scaling and one product; J is never formed.
     public func rightMultiply(_ p: Matrix, previous: [Double], preactivation a: [Double], next: [Double],
                               into out: inout Matrix, work: inout JacobianWork) {
-        Scale.columns(p, by: a.map(activation.derivative), into: &work.a)
+        rightMultiply(p, previous: previous, preactivation: a, next: next, scaledBy: 1, into: &out, work: &work)
+    }
+
+    /// P·(sJ) = (P·diag(s·f′(a)))·W_hh.
+    public func rightMultiply(_ p: Matrix, previous: [Double], preactivation a: [Double], next: [Double], scaledBy s: Double,
+                              into out: inout Matrix, work: inout JacobianWork) {
+        Scale.columns(p, by: a.map { activation.derivative($0) * s }, into: &work.a)
         JacobianWork.ensure(&out, p.rows, stateSize)
         BLAS.gemm(work.a, parameters.weightHH, into: &out)
     }
@@ -154,10 +180,16 @@ extension LeakyCell: StructuredJacobian {
     /// P·J = (P·diag((1−α)⊙tanh′(a)))·W_hh + P·diag(α).
     public func rightMultiply(_ p: Matrix, previous: [Double], preactivation a: [Double], next: [Double],
                               into out: inout Matrix, work: inout JacobianWork) {
-        Scale.columns(p, by: rowScale(a), into: &work.a)
+        rightMultiply(p, previous: previous, preactivation: a, next: next, scaledBy: 1, into: &out, work: &work)
+    }
+
+    /// P·(sJ), with s folded into both diagonal scalings.
+    public func rightMultiply(_ p: Matrix, previous: [Double], preactivation a: [Double], next: [Double], scaledBy s: Double,
+                              into out: inout Matrix, work: inout JacobianWork) {
+        Scale.columns(p, by: s == 1 ? rowScale(a) : rowScale(a).map { $0 * s }, into: &work.a)
         JacobianWork.ensure(&out, p.rows, stateSize)
         BLAS.gemm(work.a, parameters.weightHH, into: &out)
-        Scale.addColumns(p, by: alpha, into: &out)
+        Scale.addColumns(p, by: s == 1 ? alpha : alpha.map { $0 * s }, into: &out)
     }
 
     /// J·P = diag((1−α)⊙tanh′(a))·(W_hh·P) + diag(α)·P.

@@ -49,6 +49,9 @@ struct LogScale {
     private(set) var exponent = 0
     var log10Value: Double { Double(exponent) * 0.30102999566398119521 }
 
+    /// Adds a rescaling 2^−e that the caller has applied (or folded into the next product) itself.
+    mutating func add(_ e: Int) { exponent += e }
+
     /// False when P is zero or not finite (the product has vanished exactly, or overflowed).
     mutating func renormalise(_ p: inout Matrix) -> Bool {
         let f = p.frobeniusNorm
@@ -78,7 +81,8 @@ public enum JacobianProducts {
     /// columns and multiply by W_hh, the LSTM multiplies only by the dense half of its Jacobian, the skip cell
     /// moves blocks and tracks only the h_t rows of its windowed state. After each product P is rescaled
     /// exactly by a power of two (`LogScale`), so P's entries stay O(1) and long lags neither underflow nor
-    /// overflow. Exact zeros (e.g. every ReLU unit off) give −∞ from then on.
+    /// overflow; the rescaling is folded into the next product's diagonal scalings, so it costs no pass over P.
+    /// Exact zeros (e.g. every ReLU unit off) give −∞ from then on.
     /// Memory: a few work matrices of the state size, never T of them.
     ///
     /// - Parameter spectral: also compute spectral norms — certified to 1e−12 relative
@@ -97,6 +101,7 @@ public enum JacobianProducts {
         var tmp = Matrix(rows: rows, cols: m)
         var work = JacobianWork()
         var scale = LogScale()
+        var pendingScale = 1.0, pendingExponent = 0
         var est = SpectralNormEstimator(warmStartLeft: true)
         var estH = SpectralNormEstimator(warmStartLeft: true)
         var estC = SpectralNormEstimator(warmStartLeft: true)
@@ -134,26 +139,41 @@ public enum JacobianProducts {
                 continue
             }
             let t0 = DispatchTime.now().uptimeNanoseconds
-            trajectory.rightMultiply(p, byJacobianAt: step, into: &tmp, work: &work)
+            // The previous step's renormalisation 2^−e rides on this product (folded into J's scalings).
+            trajectory.rightMultiply(p, byJacobianAt: step, scaledBy: pendingScale, into: &tmp, work: &work)
             swap(&p, &tmp)
-            let ok = scale.renormalise(&p)
+            scale.add(pendingExponent)
+            // ‖·‖_F² of P's four blocks (rows and columns split at n) in one pass: they give the renormalisation
+            // and the Frobenius norms of the reported blocks.
+            var q = p.frobeniusSquaredQuadrants(split: n)
+            var f2 = q.hh + q.hc + q.ch + q.cc
+            if f2 > 0x1p-500 && f2 < 0x1p500 {
+                // Keep P as it is and fold 2^−e, e the binary exponent of ‖P‖_F, into the next product.
+                let e = f2.squareRoot().exponent
+                pendingExponent = Int(e)
+                pendingScale = Double(sign: .plus, exponent: -e, significand: 1)
+            } else {
+                // Far from 1 (or zero, or not finite): rescale P itself, safely, as before.
+                pendingExponent = 0
+                pendingScale = 1
+                if scale.renormalise(&p) { q = p.frobeniusSquaredQuadrants(split: n); f2 = q.hh + q.hc + q.ch + q.cc } else { f2 = 0 }
+            }
             let t1 = DispatchTime.now().uptimeNanoseconds
             productTime += t1 - t0
-            guard ok else {
+            guard f2 > 0 && f2.isFinite else {
                 zero = true
                 appendZero()
                 continue
             }
             let s = scale.log10Value
-            // ‖·‖_F² of each reported block (P is rescaled to ‖P‖_F ∈ [1, 2), so these neither under- nor
-            // overflow unless a block is negligible against the rest, which `frobeniusNorm(block:)` handles).
-            func frobenius(_ b: MatrixBlock) -> (log10: Double, squared: Double) {
-                let f2 = p.frobeniusSquared(block: b)
+            // The Frobenius norm of a reported block (its ‖·‖_F² neither under- nor overflows unless the block is
+            // negligible against the rest of P, which `frobeniusNorm(block:)` handles).
+            func frobenius(_ b: MatrixBlock, _ f2: Double) -> (log10: Double, squared: Double) {
                 if f2 > 0x1p-600 { return (s + log10(f2) / 2, f2) }
                 return (s + log10(p.frobeniusNorm(block: b)), f2)
             }
             if isLSTM {
-                let fs = frobenius(.whole(p)), fh = frobenius(hBlock), fc = frobenius(cBlock)
+                let fs = frobenius(.whole(p), f2), fh = frobenius(hBlock, q.hh), fc = frobenius(cBlock, q.cc)
                 frobS.append(fs.log10)
                 specS.append(log10Norm(&est, .whole(p), fs.squared))
                 frob.append(fh.log10)
@@ -162,7 +182,7 @@ public enum JacobianProducts {
                 specC.append(log10Norm(&estC, cBlock, fc.squared))
             } else {
                 // Plain cells: P is ∂h_t/∂h_k itself. Skip cell: its first n columns (the h_k entries of the window).
-                let fh = frobenius(hBlock)
+                let fh = frobenius(hBlock, q.hh)
                 frob.append(fh.log10)
                 spec.append(log10Norm(&estH, hBlock, fh.squared))
             }

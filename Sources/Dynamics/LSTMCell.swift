@@ -122,7 +122,9 @@ public struct LSTMCell: RecurrentCell {
 
 extension LSTMCell: StructuredJacobian {
     /// The dense left column [A; C] (2n × n) of J, and the diagonals of its right column: B = diag(b), D = diag(f).
-    private func leftColumn(previous: [Double], preactivation a: [Double], next: [Double], into m: inout Matrix) -> (b: [Double], f: [Double]) {
+    /// With `scale` s (a power of two), the column of sJ: every per-row factor is multiplied by s, which is exact.
+    private func leftColumn(previous: [Double], preactivation a: [Double], next: [Double], scale s: Double = 1,
+                            into m: inout Matrix) -> (b: [Double], f: [Double]) {
         let n = parameters.hiddenSize
         let q = gates(a, next: next)
         JacobianWork.ensure(&m, 2 * n, n)
@@ -133,30 +135,36 @@ extension LSTMCell: StructuredJacobian {
             w[2].data.withUnsafeBufferPointer { wg in
             w[3].data.withUnsafeBufferPointer { wo in
                 for r in 0..<n {
-                    let sf = previous[n + r] * q.df[r], si = q.g[r] * q.di[r], sg = q.i[r] * q.dg[r]
-                    let so = q.tc[r] * q.do_[r], sc = q.o[r] * q.dtc[r]
+                    let sf = previous[n + r] * q.df[r] * s, si = q.g[r] * q.di[r] * s, sg = q.i[r] * q.dg[r] * s
+                    let so = q.tc[r] * q.do_[r] * s, sc = q.o[r] * q.dtc[r]
                     let ca = (n + r) * n, aa = r * n, row = r * n
                     for c in 0..<n {
                         let cv = sf * wf[row + c] + si * wi[row + c] + sg * wg[row + c]
-                        pm[ca + c] = cv                               // C
-                        pm[aa + c] = so * wo[row + c] + sc * cv       // A
+                        pm[ca + c] = cv                               // C (times s)
+                        pm[aa + c] = so * wo[row + c] + sc * cv       // A (times s)
                     }
-                    b[r] = sc * q.f[r]
+                    b[r] = sc * q.f[r] * s
                 }
             }
             }
             }
             }
         }
-        return (b, q.f)
+        return (b, s == 1 ? q.f : q.f.map { $0 * s })
     }
 
     /// P·J = [P·[A; C],  P_h·diag(b) + P_c·diag(f)]: one (r × 2n)·(2n × n) product (half the dense flops)
     /// plus O(r·n) work for the diagonal right column.
     public func rightMultiply(_ p: Matrix, previous: [Double], preactivation a: [Double], next: [Double],
                               into out: inout Matrix, work: inout JacobianWork) {
+        rightMultiply(p, previous: previous, preactivation: a, next: next, scaledBy: 1, into: &out, work: &work)
+    }
+
+    /// P·(sJ): s is folded into the rows of [A; C] and into b and f.
+    public func rightMultiply(_ p: Matrix, previous: [Double], preactivation a: [Double], next: [Double], scaledBy s: Double,
+                              into out: inout Matrix, work: inout JacobianWork) {
         let n = parameters.hiddenSize, m = 2 * n, r = p.rows
-        let (b, f) = leftColumn(previous: previous, preactivation: a, next: next, into: &work.a)
+        let (b, f) = leftColumn(previous: previous, preactivation: a, next: next, scale: s, into: &work.a)
         JacobianWork.ensure(&out, r, m)
         BLAS.gemm(p, .whole(p), work.a, .whole(work.a), into: &out, MatrixBlock(rows: 0..<r, cols: 0..<n))
         p.data.withUnsafeBufferPointer { pp in

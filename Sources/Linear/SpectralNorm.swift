@@ -284,6 +284,23 @@ public extension Matrix {
         return s
     }
 
+    /// Σ of squared entries of the four blocks of a matrix whose rows and columns are split at `split` (a block
+    /// is empty when the split lies beyond that dimension), in one pass. Rows are summed as
+    /// `frobeniusSquared(block:)` sums them.
+    func frobeniusSquaredQuadrants(split n: Int) -> (hh: Double, hc: Double, ch: Double, cc: Double) {
+        var hh = 0.0, hc = 0.0, ch = 0.0, cc = 0.0
+        let left = Swift.min(n, cols), right = cols - left
+        data.withUnsafeBufferPointer { p in
+            for r in 0..<rows {
+                let row = p.baseAddress! + r * cols
+                let a = left > 0 ? cblas_ddot(Int32(left), row, 1, row, 1) : 0
+                let b = right > 0 ? cblas_ddot(Int32(right), row + left, 1, row + left, 1) : 0
+                if r < n { hh += a; hc += b } else { ch += a; cc += b }
+            }
+        }
+        return (hh, hc, ch, cc)
+    }
+
     /// Frobenius norm of a block, safe for huge and tiny entries.
     func frobeniusNorm(block b: MatrixBlock) -> Double {
         let ss = frobeniusSquared(block: b)
