@@ -88,14 +88,18 @@ public enum JacobianProducts {
     /// - Parameter spectral: also compute spectral norms — certified to 1e−12 relative
     ///   (`SpectralNormEstimator`: warm-started power iteration bracketed by a Frobenius-based upper bound,
     ///   LAPACK's SVD when the bracket does not close).
-    public static func curves(_ trajectory: Trajectory, endStep: Int? = nil, spectral: Bool = true) -> ProductCurves {
+    /// - Parameter hiddenOnly: the LSTM's h→h curves alone (and its carousel, which costs nothing): the
+    ///   sweep then carries only the h_t rows of the product, half the work, and takes one spectral norm per
+    ///   lag instead of three. The explorer draws these; files always get the full set.
+    public static func curves(_ trajectory: Trajectory, endStep: Int? = nil, spectral: Bool = true, hiddenOnly: Bool = false) -> ProductCurves {
         let t = min(endStep ?? trajectory.steps, trajectory.steps)
         let cell = trajectory.cell
         let m = cell.stateSize, n = cell.hiddenSize
         let lstm = trajectory.cell as? LSTMCell
         let isLSTM = lstm != nil
+        let fullState = isLSTM && !hiddenOnly
         // Rows of ∂s_t/∂s_k that are reported: all of them for the LSTM (full-state norm), h_t's otherwise.
-        let rows = isLSTM ? m : n
+        let rows = fullState ? m : n
         var p = Matrix(rows: rows, cols: m)
         for i in 0..<rows { p.data[i * m + i] = 1 }
         var tmp = Matrix(rows: rows, cols: m)
@@ -118,7 +122,7 @@ public enum JacobianProducts {
         var zero = false
         func appendZero() {
             spec.append(-.infinity); frob.append(-.infinity)
-            if isLSTM { specS.append(-.infinity); frobS.append(-.infinity); specC.append(-.infinity); frobC.append(-.infinity) }
+            if fullState { specS.append(-.infinity); frobS.append(-.infinity); specC.append(-.infinity); frobC.append(-.infinity) }
         }
         func log10Norm(_ e: inout SpectralNormEstimator, _ b: MatrixBlock, _ f2: Double) -> Double {
             spectral ? scale.log10Value + log10(e.norm(p, block: b, frobeniusSquared: f2)) : .nan
@@ -172,7 +176,7 @@ public enum JacobianProducts {
                 if f2 > 0x1p-600 { return (s + log10(f2) / 2, f2) }
                 return (s + log10(p.frobeniusNorm(block: b)), f2)
             }
-            if isLSTM {
+            if fullState {
                 let fs = frobenius(.whole(p), f2), fh = frobenius(hBlock, q.hh), fc = frobenius(cBlock, q.cc)
                 frobS.append(fs.log10)
                 specS.append(log10Norm(&est, .whole(p), fs.squared))
@@ -189,8 +193,8 @@ public enum JacobianProducts {
             normTime += DispatchTime.now().uptimeNanoseconds - t1
         }
         return ProductCurves(endStep: t, lags: Array(0...t), log10Spectral: spec, log10Frobenius: frob,
-                             log10SpectralState: isLSTM ? specS : nil, log10FrobeniusState: isLSTM ? frobS : nil,
-                             log10SpectralCell: isLSTM ? specC : nil, log10FrobeniusCell: isLSTM ? frobC : nil,
+                             log10SpectralState: fullState ? specS : nil, log10FrobeniusState: fullState ? frobS : nil,
+                             log10SpectralCell: fullState ? specC : nil, log10FrobeniusCell: fullState ? frobC : nil,
                              log10SpectralCarousel: isLSTM ? specF : nil, log10FrobeniusCarousel: isLSTM ? frobF : nil,
                              log10Bound: bound, log10TrajectoryBound: tbound,
                              svdFallbacks: est.fallbacks + estH.fallbacks + estC.fallbacks,

@@ -62,8 +62,10 @@ struct CurvesCommand: ParsableCommand {
     /// Everything the command prints and writes, in memory: the explorer's curves view is this.
     /// `parallel`: analyse the models on all cores at once (the explorer, whose BLAS runs single-threaded);
     /// each model's numbers are the same either way.
+    /// `chartOnly`: compute only what the chart draws (the explorer's live view: an LSTM's full-state and
+    /// c→c series are left out); the CSV and JSON then recompute the full analysis when asked for.
     func result(_ o: CurvesOptions, models labelled: [(label: String, model: Model)], parallel: Bool = false,
-                stop: @escaping () -> Bool = { false }) throws -> ViewResult {
+                chartOnly: Bool = false, stop: @escaping () -> Bool = { false }) throws -> ViewResult {
         var results: [CellCurves]
         if parallel && labelled.count > 1 {
             let slots = UnsafeMutableBufferPointer<Result<CellCurves, Error>?>.allocate(capacity: labelled.count)
@@ -74,21 +76,25 @@ struct CurvesCommand: ParsableCommand {
             DispatchQueue.concurrentPerform(iterations: labelled.count) { j in
                 let i = order[j]
                 if stop() { slots[i] = .failure(ExplorerCancelled()); return }
-                slots[i] = Result { try CurvesExperiment.analyse(labelled[i].model, label: labelled[i].label) }
+                slots[i] = Result { try CurvesExperiment.analyse(labelled[i].model, label: labelled[i].label, hiddenOnly: chartOnly) }
             }
             results = try slots.map { try $0!.get() }
         } else {
             results = []
             for m in labelled {
                 if stop() { throw ExplorerCancelled() }
-                results.append(try CurvesExperiment.analyse(m.model, label: m.label))
+                results.append(try CurvesExperiment.analyse(m.model, label: m.label, hiddenOnly: chartOnly))
             }
         }
+        let full = results
+        let complete: () throws -> [CellCurves] = chartOnly
+            ? { try labelled.map { try CurvesExperiment.analyse($0.model, label: $0.label) } }
+            : { full }
         let b = try boundKinds()
         let fig = CurveCharts.figure(results, norm: norm, bounds: b.classical, trajectoryBounds: b.trajectory, title: title, size: chart.size)
         var files: [String: () throws -> [UInt8]] = [
-            "csv": { Array(CurvesExperiment.csv(results).utf8) },
-            "json": { Array(try CurvesExperiment.json(results, options: o)) },
+            "csv": { Array(CurvesExperiment.csv(try complete()).utf8) },
+            "json": { Array(try CurvesExperiment.json(try complete(), options: o)) },
         ]
         for m in labelled { files["model:" + m.label] = { Array(try ModelFile.encode(m.model)) } }
         let summary: [[(String, String)]] = results.map { r in

@@ -59,7 +59,7 @@ public struct CommandBackend: ExplorerBackend {
         case "curves":
             let c = try Self.parse(CurvesCommand.self, arguments)
             let o = try c.admitted()
-            return try c.result(o, models: try CurvesExperiment.models(o), parallel: parallel, stop: stop)
+            return try c.result(o, models: try CurvesExperiment.models(o), parallel: parallel, chartOnly: parallel, stop: stop)
         case "heatmap":
             let c = try Self.parse(HeatmapCommand.self, arguments)
             let o = try c.admitted()

@@ -126,10 +126,12 @@ public enum CurvesExperiment {
         try models(o).map { try analyse($0.model, label: $0.label) }
     }
 
-    public static func analyse(_ model: Model, label: String, spectral: Bool = true) throws -> CellCurves {
+    /// `hiddenOnly`: only what the curves chart draws (for the LSTM, h→h without its full-state and c→c
+    /// series; see `JacobianProducts.curves`).
+    public static func analyse(_ model: Model, label: String, spectral: Bool = true, hiddenOnly: Bool = false) throws -> CellCurves {
         let traj: Trajectory
         do { traj = try Trajectory(model: model) } catch { throw GradLabError.data("\(label): \(error)") }
-        let curves = JacobianProducts.curves(traj, spectral: spectral)
+        let curves = JacobianProducts.curves(traj, spectral: spectral, hiddenOnly: hiddenOnly)
         let main = spectral ? curves.log10Spectral : curves.log10Frobenius
         let t = curves.endStep
         let zeroLag = main.firstIndex { $0 == -.infinity }
