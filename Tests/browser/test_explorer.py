@@ -147,6 +147,19 @@ def _():
     driver.save_screenshot(os.path.join(OUT, "explorer.png"))
 
 
+@check("a link with a size reproduces that chart at that size")
+def _():
+    url = driver.current_url + "&width=800&height=500"
+    driver.get(url)
+    assert settled() == "ready"
+    assert "--width 800 --height 500" in driver.find_element(By.ID, "command").text
+    assert driver.find_element(By.ID, "chart").get_attribute("data-width") == "800"
+    assert driver.find_element(By.ID, "fit").is_displayed()
+    driver.find_element(By.ID, "fit").click()
+    wait(lambda: "width=800" not in driver.current_url and settled() == "ready", what="fit to window")
+    assert "--width 800" not in driver.find_element(By.ID, "command").text
+
+
 @check("hovering the chart reads out the lag, the norm and the bound")
 def _():
     img = driver.find_element(By.ID, "chart")

@@ -73,13 +73,14 @@ function commandParams() {
   const box = $('chartbox');
   const w = Math.max(400, Math.min(1920, Math.floor(box.clientWidth / 10) * 10));
   const h = Math.max(260, Math.min(1080, Math.floor(box.clientHeight / 10) * 10));
-  if (!state.values.width) p.set('width', w);
-  if (!state.values.height) p.set('height', h);
+  if (!p.has('width')) p.set('width', w);
+  if (!p.has('height')) p.set('height', h);
   if (state.present && !state.values.style) p.set('style', 'slides');
   return p;
 }
 
 function writeURL() {
+  $('fit').hidden = !(state.values.width || state.values.height);
   const q = new URLSearchParams();
   q.set('view', state.view);
   if (state.present) q.set('present', '1');
@@ -439,6 +440,14 @@ async function start() {
   $('help').addEventListener('click', () => { $('helpbox').hidden = !$('helpbox').hidden; });
   $('helpclose').addEventListener('click', () => { $('helpbox').hidden = true; });
   $('copy').addEventListener('click', () => navigator.clipboard?.writeText($('command').textContent));
+  // The address follows the window's size; a copied link pins the size, so it reproduces this very chart.
+  $('link').addEventListener('click', () => {
+    const q = new URLSearchParams(location.search);
+    const p = commandParams();
+    q.set('width', p.get('width')); q.set('height', p.get('height'));
+    navigator.clipboard?.writeText(location.origin + location.pathname + '?' + q.toString());
+  });
+  $('fit').addEventListener('click', () => { delete state.values.width; delete state.values.height; update(); });
   $('chartbox').addEventListener('mousemove', pointer);
   $('chartbox').addEventListener('mouseleave', () => { $('readout').hidden = true; $('overlay').replaceChildren(); });
   document.addEventListener('keydown', keys);
