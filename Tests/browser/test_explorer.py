@@ -144,7 +144,7 @@ def _():
     assert after_cmd == before_cmd, (before_cmd, after_cmd)
     assert after == before, "the chart changed on reload"
     assert regimes() == {"tanh": "exploding"}
-    driver.save_screenshot(os.path.join(OUT, "explorer.png"))
+    driver.save_screenshot(os.path.join(OUT, "explorer-gain2.png"))
 
 
 @check("a link with a size reproduces that chart at that size")
@@ -227,6 +227,16 @@ def _():
         assert settled() == "ready", view
         assert driver.find_element(By.ID, "chart").get_attribute("naturalWidth") != "0", view
         driver.save_screenshot(os.path.join(OUT, f"explorer-{view}.png"))
+
+
+@check("README's screenshot: four cells, both bounds, a read-out")
+def _():
+    driver.get(BASE + "?view=curves&cells=sigmoid,tanh,relu,lstm&bounds=classical,trajectory&input-scale=0.5&gain=1.2&steps=120")
+    assert settled() == "ready"
+    img = driver.find_element(By.ID, "chart")
+    ActionChains(driver).move_to_element_with_offset(img, int(img.size["width"] * 0.05), int(-img.size["height"] * 0.05)).perform()
+    wait(lambda: driver.find_element(By.ID, "readout").is_displayed(), what="the read-out")
+    driver.save_screenshot(os.path.join(OUT, "explorer.png"))
 
 
 try:
