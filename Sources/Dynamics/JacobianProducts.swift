@@ -23,10 +23,11 @@ public struct ProductCurves: Sendable {
     public var log10Bound: [Double]
     /// Σ log10 of the per-step trajectory bound (∏_j ‖W_hh‖₂ max_i |f′(a_{j,i})| for vanilla cells).
     public var log10TrajectoryBound: [Double]
-    /// How many spectral norms came from LAPACK's SVD rather than a certified power iteration.
+    /// How many spectral norms came from LAPACK's SVD rather than a certificate.
     public var svdFallbacks: Int
-    /// How many spectral norms were certified by the power-iteration bracket (see `SpectralNormEstimator`).
+    /// How many spectral norms were certified (see `SpectralNormEstimator`), and of those how many by its Gram stage.
     public var certifiedNorms: Int
+    public var gramCertifiedNorms = 0
     /// Power and block iterations spent on the certified norms (benchmarks).
     public var normIterations: Int
     public var normBlockSteps: Int
@@ -85,9 +86,9 @@ public enum JacobianProducts {
     /// Exact zeros (e.g. every ReLU unit off) give −∞ from then on.
     /// Memory: a few work matrices of the state size, never T of them.
     ///
-    /// - Parameter spectral: also compute spectral norms — certified to 1e−12 relative
-    ///   (`SpectralNormEstimator`: warm-started power iteration bracketed by a Frobenius-based upper bound,
-    ///   LAPACK's SVD when the bracket does not close).
+    /// - Parameter spectral: also compute spectral norms — certified to 1e−11 relative
+    ///   (`SpectralNormEstimator`: warm-started Lanczos bracketed by Frobenius-based upper bounds, a block and a
+    ///   Gram stage for spread spectra, LAPACK's SVD when no bracket closes).
     /// - Parameter hiddenOnly: the LSTM's h→h curves alone (and its carousel, which costs nothing): the
     ///   sweep then carries only the h_t rows of the product, half the work, and takes one spectral norm per
     ///   lag instead of three. The explorer draws these; files always get the full set.
@@ -199,6 +200,7 @@ public enum JacobianProducts {
                              log10Bound: bound, log10TrajectoryBound: tbound,
                              svdFallbacks: est.fallbacks + estH.fallbacks + estC.fallbacks,
                              certifiedNorms: est.certified + estH.certified + estC.certified,
+                             gramCertifiedNorms: est.gramCertified + estH.gramCertified + estC.gramCertified,
                              normIterations: est.iterations + estH.iterations + estC.iterations,
                              normBlockSteps: est.blockSteps + estH.blockSteps + estC.blockSteps,
                              productSeconds: Double(productTime) / 1e9, normSeconds: Double(normTime) / 1e9)

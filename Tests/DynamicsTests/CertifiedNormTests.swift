@@ -230,6 +230,41 @@ final class CertifiedNormTests: XCTestCase {
         XCTAssertGreaterThan(est.certified + est.fallbacks, 50)
     }
 
+    /// Spread spectra (dense Gaussian blocks, square and not, either Gram side): neither Lanczos nor the block
+    /// stage can close, and the Gram stage certifies σ₁ without LAPACK's SVD.
+    func testGramStageCertifiesSpreadSpectra() throws {
+        var rng = SeededRNG(seed: 11)
+        for (rows, cols, left) in [(64, 64, true), (128, 128, false), (300, 200, true), (90, 160, false)] {
+            var est = SpectralNormEstimator(warmStartLeft: left)
+            for _ in 0..<3 {
+                var a = Matrix(rows: rows + 7, cols: cols + 5, data: rng.gaussians((rows + 7) * (cols + 5)))
+                a[2, 3] = 0.5
+                let b = MatrixBlock(rows: 4..<(rows + 4), cols: 3..<(cols + 3))
+                let ref = try SVD.singularValues(a.block(rows: b.rows, cols: b.cols))[0]
+                XCTAssertEqual(est.norm(a, block: b) / ref, 1, accuracy: 1e-11, "\(rows)×\(cols)")
+            }
+            XCTAssertEqual(est.fallbacks, 0, "\(rows)×\(cols)")
+            XCTAssertGreaterThan(est.gramCertified, 0, "\(rows)×\(cols)")
+        }
+    }
+
+    /// σ₁ repeated exactly (2·orthogonal: every σ is 2) leaves no gap for any certificate: the SVD answers. A gap
+    /// of 1e−8 relative inside a spread spectrum is still certified, and exactly.
+    func testRepeatedAndNearlyRepeatedTopSingularValue() throws {
+        var rng = SeededRNG(seed: 12)
+        let n = 64
+        var est = SpectralNormEstimator(warmStartLeft: true)
+        XCTAssertEqual(est.norm(Init.orthogonal(n: n, gain: 2, rng: &rng)), 2, accuracy: 1e-11 * 2)
+        XCTAssertEqual(est.fallbacks, 1)
+        let q1 = Init.orthogonal(n: n, gain: 1, rng: &rng), q2 = Init.orthogonal(n: n, gain: 1, rng: &rng)
+        for gap in [1e-8, 1e-6, 1e-3] {
+            let d = (0..<n).map { i in i == 0 ? 1 : i == 1 ? 1 - gap : 0.5 + 0.45 * rng.uniform() }
+            var e = SpectralNormEstimator(warmStartLeft: true)
+            XCTAssertEqual(e.norm(q1 * Matrix.diagonal(d) * q2), 1, accuracy: 1e-11, "gap \(gap)")
+            XCTAssertEqual(e.fallbacks, 0, "gap \(gap)")
+        }
+    }
+
     /// A gain so small that the Jacobians are subnormal: finite values, never NaN.
     func testSubnormalGainGivesNoNaN() throws {
         let model = RandomModels.make(RandomModelSpec(kind: .tanh, hidden: 16, input: 4, steps: 60, gain: 1e-308, seed: 0))
