@@ -71,8 +71,10 @@ struct CurvesCommand: ParsableCommand {
             let slots = UnsafeMutableBufferPointer<Result<CellCurves, Error>?>.allocate(capacity: labelled.count)
             slots.initialize(repeating: nil)
             defer { slots.deallocate() }
-            // Largest first (LSTM and GRU state is 2–3× wider), so the cores finish together.
-            let order = labelled.indices.sorted { labelled[$0].model.kind.gateCount > labelled[$1].model.kind.gateCount }
+            // Longest first, so the cores finish together: the LSTM and GRU (wider state, more series), then the
+            // IRNN (identity-like products: every lag needs the Gram certificate), then the rest.
+            func cost(_ k: CellKind) -> Int { k == .irnn ? 2 : k.gateCount > 1 ? 2 + k.gateCount : 1 }
+            let order = labelled.indices.sorted { cost(labelled[$0].model.kind) > cost(labelled[$1].model.kind) }
             DispatchQueue.concurrentPerform(iterations: labelled.count) { j in
                 let i = order[j]
                 if stop() { slots[i] = .failure(ExplorerCancelled()); return }

@@ -98,6 +98,8 @@ public struct SpectralNormEstimator {
     private var block = Matrix(rows: 0, cols: 0)
     private var gram: [Double] = []
     private var gramWork: [Double] = []
+    /// The last Gram certificate was the repeated-σ₁ one (its vector is worth trying first next time).
+    private var lastGramRepeated = false
     private var next = Stage.lanczos
 
     public init(tolerance: Double = 1e-11, maxIterations: Int = 16, warmStartLeft: Bool = false) {
@@ -357,6 +359,14 @@ public struct SpectralNormEstimator {
     /// The Gram stage: Kato–Temple with a second eigenvalue bounded by a shifted Cholesky factorisation (see the
     /// type's documentation). nil when the bracket does not close (σ₁ nearly repeated) or LAPACK fails.
     private mutating func gramEstimate(_ a: Matrix, _ b: MatrixBlock, f2: Double) -> Double? {
+        // After a (nearly) repeated σ₁ the previous top vector usually still is one: try the bracket with it
+        // before asking LAPACK for a new one (the proof does not depend on where v came from).
+        if lastGramRepeated, let value = gramEstimate(a, b, f2: f2, warm: true) { return value }
+        return gramEstimate(a, b, f2: f2, warm: false)
+    }
+
+    private mutating func gramEstimate(_ a: Matrix, _ b: MatrixBlock, f2: Double, warm: Bool) -> Double? {
+        lastGramRepeated = false
         let rows = b.rows.count, cols = b.cols.count
         let left = warmStartLeft
         let n = left ? rows : cols, inner = left ? cols : rows
@@ -368,6 +378,12 @@ public struct SpectralNormEstimator {
                         pa.baseAddress! + b.rows.lowerBound * a.cols + b.cols.lowerBound, Int32(a.cols), 0, &gram, Int32(n))
         }
         guard gram.allSatisfy(\.isFinite) else { return nil }
+        var v = [Double](repeating: 0, count: n)
+        var lambda2 = Double.infinity       // (warm: not computed; only the repeated bracket below is tried)
+        if warm {
+            guard x.count == n else { return nil }
+            v = x
+        } else {
         // Candidates from LAPACK (not trusted): the two largest eigenvalues of Ĝ (Householder tridiagonalisation,
         // bisection) and the top eigenvector (inverse iteration, back-transformed).
         for i in 0..<(n * n) { gramWork[i] = gram[i] }
@@ -379,13 +395,15 @@ public struct SpectralNormEstimator {
         guard LAPACKE_dstebz(Int8(UInt8(ascii: "I")), Int8(UInt8(ascii: "E")), Int32(n), 0, 0, Int32(n - 1), Int32(n), 0,
                              d, e, &found, &splits, &w, &iblock, &isplit) == 0, found == 2 else { return nil }
         let top = 1
-        var v = [Double](repeating: 0, count: n), failed: Int32 = 0
+        var failed: Int32 = 0
         // (LAPACKE checks n entries of the eigenvalue array for NaNs, whatever m is.)
         var wTop = [Double](repeating: 0, count: n), bTop = [Int32](repeating: 1, count: n)
         wTop[0] = w[top]; bTop[0] = iblock[top]
         guard LAPACKE_dstein(LAPACK_COL_MAJOR, Int32(n), d, e, 1, wTop, bTop, isplit, &v, Int32(n), &failed) == 0,
               LAPACKE_dormtr(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), uplo, Int8(UInt8(ascii: "N")), Int32(n), 1,
                              gramWork, Int32(n), tau, &v, Int32(n)) == 0 else { return nil }
+        lambda2 = w[top - 1]
+        }
         let vn = Vector.norm(v)
         guard vn > 0 && vn.isFinite else { return nil }
         for i in 0..<n { v[i] /= vn }
@@ -396,11 +414,17 @@ public struct SpectralNormEstimator {
         var r2 = 0.0
         for i in 0..<n { let d = z[i] - theta * v[i]; r2 += d * d }
         let yNorm = Vector.norm(y), zNorm = Vector.norm(z), rc = r2.squareRoot()
-        let lambda2 = w[top - 1]
-        guard theta.isFinite, zNorm.isFinite, rc.isFinite, theta > lambda2 else { return nil }
-        // α between λ̂₂ and θ; prove λ₂(G) < α: H = αI − Ĝ + ρvvᵀ (ρ = θ), shifted down by every rounding error,
-        // is positive definite when a Cholesky factorisation of it runs to completion.
-        let alpha = lambda2 + (theta - lambda2) / 4, rho = theta
+        guard theta.isFinite, zNorm.isFinite, rc.isFinite else { return nil }
+        // Two ways to close the bracket, both through one Cholesky factorisation that proves a matrix positive
+        // definite:
+        // - a gap below θ: α between λ̂₂ and θ, and H = αI − Ĝ + ρvvᵀ (ρ = θ) positive definite proves λ₂(G) < α,
+        //   so Kato–Temple bounds λ₁(G) from θ and the residual;
+        // - σ₁ (nearly) repeated, no gap to use (identity-like products, e.g. IRNN): α just above θ and
+        //   H = αI − Ĝ (ρ = 0) positive definite proves λ₁(G) < α outright, while ‖Gv̂‖ bounds it from below.
+        // Either way H is shifted down by every rounding error first.
+        let repeated = !(theta > lambda2) || theta - lambda2 < 16 * tolerance * theta
+        let alpha = repeated ? theta * (1 + tolerance) : lambda2 + (theta - lambda2) / 4
+        let rho = repeated ? 0 : theta
         let u = Double.ulpOfOne / 2
         func gamma(_ m: Int) -> Double { Double(m) * u / (1 - Double(m) * u) }
         var trace = 0.0
@@ -408,7 +432,7 @@ public struct SpectralNormEstimator {
         let cholesky = 2 * gamma(n + 1) / (1 - 2 * gamma(n + 1))
         let formed = gamma(inner) * f2 + gamma(3) * (rho + f2 * (1 + gamma(inner)) + Double(n).squareRoot() * abs(alpha))
         let shift = 1.01 * (formed + cholesky * max(trace, 0)) + Double.leastNormalMagnitude
-        guard alpha - shift > lambda2 else { return nil }
+        guard alpha - shift > (repeated ? theta : lambda2) else { return nil }
         // Column-major lower triangle of H − shift·I (Ĝ's lower triangle in column-major is `gram`'s upper in row-major).
         for col in 0..<n {
             for row in col..<n {
@@ -427,15 +451,22 @@ public struct SpectralNormEstimator {
         let eTheta = 1.01 * (eZ + gamma(n) * zNorm + delta * abs(theta))
         let eR = 1.01 * (eZ + eTheta + gamma(2) * (zNorm + abs(theta)) + (gamma(n) + delta) * rc)
         let lower0 = (zNorm * (1 - gamma(n)) - eZ) / (1 + delta)            // ≤ ‖Gv̂‖ ≤ σ₁²
-        // Kato–Temple with λ₂ < α.
-        let gap = theta - eTheta - alpha
-        guard gap > 0 else { return nil }
-        let r = rc + eR
-        let upper = theta + eTheta + r * r / gap
+        let upper: Double
+        if repeated {
+            // λ₁(G) < α (ρ = 0 above).
+            upper = alpha * (1 + 4 * u)
+        } else {
+            // Kato–Temple with λ₂ < α.
+            let gap = theta - eTheta - alpha
+            guard gap > 0 else { return nil }
+            let r = rc + eR
+            upper = theta + eTheta + r * r / gap
+        }
         let lower = min(lower0, upper)
         guard upper - lower <= 2 * tolerance * lower else { return nil }
         certified += 1
         gramCertified += 1
+        lastGramRepeated = repeated
         x = v
         // The next call: Lanczos if one direction holds half of ‖B‖_F²; the block stage if the participation
         // ratio (Σλ)²/Σλ² = ‖B‖_F⁴/‖G‖_F² (the effective number of directions) is well below its k vectors

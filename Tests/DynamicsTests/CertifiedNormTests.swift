@@ -248,14 +248,21 @@ final class CertifiedNormTests: XCTestCase {
         }
     }
 
-    /// σ₁ repeated exactly (2·orthogonal: every σ is 2) leaves no gap for any certificate: the SVD answers. A gap
-    /// of 1e−8 relative inside a spread spectrum is still certified, and exactly.
+    /// σ₁ repeated exactly (2·orthogonal: every σ is 2) leaves no gap for Kato–Temple, but the Gram stage still
+    /// brackets it (2I·… − Ĝ positive definite above, ‖Gv‖ below), with no SVD; so does a 0/1 diagonal (an IRNN's
+    /// product with some units off). A gap of 1e−8 relative inside a spread spectrum is certified, and exactly.
     func testRepeatedAndNearlyRepeatedTopSingularValue() throws {
         var rng = SeededRNG(seed: 12)
         let n = 64
         var est = SpectralNormEstimator(warmStartLeft: true)
         XCTAssertEqual(est.norm(Init.orthogonal(n: n, gain: 2, rng: &rng)), 2, accuracy: 1e-11 * 2)
-        XCTAssertEqual(est.fallbacks, 1)
+        XCTAssertEqual(est.fallbacks, 0)
+        XCTAssertEqual(est.certified, 1)
+        var mask = SpectralNormEstimator(warmStartLeft: true)
+        let diag = Matrix.diagonal((0..<n).map { $0 % 3 == 0 ? 0 : 1 })
+        XCTAssertEqual(mask.norm(diag), 1, accuracy: 1e-11)
+        XCTAssertEqual(mask.norm(diag * Init.orthogonal(n: n, gain: 1, rng: &rng)), 1, accuracy: 1e-11)
+        XCTAssertEqual(mask.fallbacks, 0)
         let q1 = Init.orthogonal(n: n, gain: 1, rng: &rng), q2 = Init.orthogonal(n: n, gain: 1, rng: &rng)
         for gap in [1e-8, 1e-6, 1e-3] {
             let d = (0..<n).map { i in i == 0 ? 1 : i == 1 ? 1 - gap : 0.5 + 0.45 * rng.uniform() }
