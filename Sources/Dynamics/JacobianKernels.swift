@@ -1,3 +1,4 @@
+import Dispatch
 import Linear
 
 /// Scratch space reused by the structured Jacobian products of one sweep (no allocation per step).
@@ -5,6 +6,9 @@ public struct JacobianWork {
     var a = Matrix(rows: 0, cols: 0)
     var b = Matrix(rows: 0, cols: 0)
     var j = Matrix(rows: 0, cols: 0)
+    /// Set by a kernel that computed, on the way, Σ of squared entries of its output's four blocks (rows and
+    /// columns split at the hidden size), as `Matrix.frobeniusSquaredQuadrants(split:)` returns them; nil otherwise.
+    public var squares: (hh: Double, hc: Double, ch: Double, cc: Double)?
     public init() {}
 
     static func ensure(_ m: inout Matrix, _ rows: Int, _ cols: Int) {
@@ -79,22 +83,78 @@ extension Trajectory {
     }
 }
 
+/// Row loops of the kernels on two threads: the sweep's matrix products keep both cores busy, its O(n²) passes
+/// would otherwise use one. Each half writes its own rows and its own partial results, so the outcome does not
+/// depend on scheduling.
+enum Halves {
+    /// body(0..<count/2) and body(count/2..<count) concurrently when there are at least `minimum` element
+    /// operations in all, sequentially (body(0..<count) as halves 0 and 1 in order) otherwise.
+    static func run(_ count: Int, elements: Int, minimum: Int = 1 << 17, _ body: (_ half: Int, _ rows: Range<Int>) -> Void) {
+        let mid = count / 2
+        if elements >= minimum && count >= 2 {
+            DispatchQueue.concurrentPerform(iterations: 2) { h in body(h, h == 0 ? 0..<mid : mid..<count) }
+        } else {
+            body(0, 0..<mid)
+            body(1, mid..<count)
+        }
+    }
+
+    /// Σ x_k² over k in 0..<count with four SIMD accumulators (a fixed order: the same bits on every run).
+    @inline(__always)
+    static func squares(_ x: UnsafePointer<Double>, _ count: Int) -> Double {
+        var acc = SIMD4<Double>(), k = 0
+        let raw = UnsafeRawPointer(x)
+        while k + 4 <= count {
+            let v = raw.loadUnaligned(fromByteOffset: k * 8, as: SIMD4<Double>.self)
+            acc += v * v
+            k += 4
+        }
+        var s = (acc[0] + acc[1]) + (acc[2] + acc[3])
+        while k < count { s += x[k] * x[k]; k += 1 }
+        return s
+    }
+}
+
 /// Column and row scalings used by the kernels (plain loops over contiguous rows).
 enum Scale {
-    /// out = P · diag(d) (columns of P scaled), shapes equal.
+    /// out = P · diag(d) (columns of P scaled), shapes equal; row halves on two threads.
     static func columns(_ p: Matrix, by d: [Double], into out: inout Matrix) {
         JacobianWork.ensure(&out, p.rows, p.cols)
         let c = p.cols
         p.data.withUnsafeBufferPointer { pp in
             out.data.withUnsafeMutableBufferPointer { po in
                 d.withUnsafeBufferPointer { pd in
-                    for r in 0..<p.rows {
-                        let base = r * c
-                        for k in 0..<c { po[base + k] = pp[base + k] * pd[k] }
+                    let pp = pp.baseAddress!, po = po.baseAddress!, pd = pd.baseAddress!
+                    Halves.run(p.rows, elements: p.rows * c) { _, rows in
+                        for r in rows {
+                            let base = r * c
+                            for k in 0..<c { po[base + k] = pp[base + k] * pd[k] }
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// Σ of squared entries of m's four blocks, rows and columns split at `split` (as
+    /// `Matrix.frobeniusSquaredQuadrants`), row halves on two threads.
+    static func rowSquares(_ m: Matrix, split n: Int) -> (hh: Double, hc: Double, ch: Double, cc: Double) {
+        let c = m.cols, left = min(n, c)
+        let partial = UnsafeMutablePointer<Double>.allocate(capacity: 8)
+        defer { partial.deallocate() }
+        partial.initialize(repeating: 0, count: 8)
+        m.data.withUnsafeBufferPointer { pm in
+            let pm = pm.baseAddress!
+            Halves.run(m.rows, elements: m.rows * c) { half, rows in
+                var hh = 0.0, hc = 0.0, ch = 0.0, cc = 0.0
+                for i in rows {
+                    let a = Halves.squares(pm + i * c, left), b = Halves.squares(pm + i * c + left, c - left)
+                    if i < n { hh += a; hc += b } else { ch += a; cc += b }
+                }
+                partial[4 * half] = hh; partial[4 * half + 1] = hc; partial[4 * half + 2] = ch; partial[4 * half + 3] = cc
+            }
+        }
+        return (partial[0] + partial[4], partial[1] + partial[5], partial[2] + partial[6], partial[3] + partial[7])
     }
 
     /// m ← diag(d) · m (rows scaled in place).
@@ -155,12 +215,14 @@ extension VanillaCell: StructuredJacobian {
         rightMultiply(p, previous: previous, preactivation: a, next: next, scaledBy: 1, into: &out, work: &work)
     }
 
-    /// P·(sJ) = (P·diag(s·f′(a)))·W_hh.
+    /// P·(sJ) = (P·diag(s·f′(a)))·W_hh; the column scaling and a pass summing the output's squares (rows split
+    /// at n, `JacobianWork.squares`) run on two threads.
     public func rightMultiply(_ p: Matrix, previous: [Double], preactivation a: [Double], next: [Double], scaledBy s: Double,
                               into out: inout Matrix, work: inout JacobianWork) {
         Scale.columns(p, by: a.map { activation.derivative($0) * s }, into: &work.a)
         JacobianWork.ensure(&out, p.rows, stateSize)
         BLAS.gemm(work.a, parameters.weightHH, into: &out)
+        work.squares = Scale.rowSquares(out, split: parameters.hiddenSize)
     }
 
     /// J·P = diag(f′(a))·(W_hh·P).
@@ -190,6 +252,7 @@ extension LeakyCell: StructuredJacobian {
         JacobianWork.ensure(&out, p.rows, stateSize)
         BLAS.gemm(work.a, parameters.weightHH, into: &out)
         Scale.addColumns(p, by: s == 1 ? alpha : alpha.map { $0 * s }, into: &out)
+        work.squares = Scale.rowSquares(out, split: parameters.hiddenSize)
     }
 
     /// J·P = diag((1−α)⊙tanh′(a))·(W_hh·P) + diag(α)·P.

@@ -145,12 +145,13 @@ public enum JacobianProducts {
             }
             let t0 = DispatchTime.now().uptimeNanoseconds
             // The previous step's renormalisation 2^−e rides on this product (folded into J's scalings).
+            work.squares = nil
             trajectory.rightMultiply(p, byJacobianAt: step, scaledBy: pendingScale, into: &tmp, work: &work)
             swap(&p, &tmp)
             scale.add(pendingExponent)
-            // ‖·‖_F² of P's four blocks (rows and columns split at n) in one pass: they give the renormalisation
-            // and the Frobenius norms of the reported blocks.
-            var q = p.frobeniusSquaredQuadrants(split: n)
+            // ‖·‖_F² of P's four blocks (rows and columns split at n), from the kernel or in one pass: they give
+            // the renormalisation and the Frobenius norms of the reported blocks.
+            var q = work.squares ?? p.frobeniusSquaredQuadrants(split: n)
             var f2 = q.hh + q.hc + q.ch + q.cc
             if f2 > 0x1p-500 && f2 < 0x1p500 {
                 // Keep P as it is and fold 2^−e, e the binary exponent of ‖P‖_F, into the next product.

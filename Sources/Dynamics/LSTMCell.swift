@@ -128,29 +128,32 @@ extension LSTMCell: StructuredJacobian {
         let n = parameters.hiddenSize
         let q = gates(a, next: next)
         JacobianWork.ensure(&m, 2 * n, n)
-        var b = [Double](repeating: 0, count: n)
+        let sf = (0..<n).map { previous[n + $0] * q.df[$0] * s }, si = (0..<n).map { q.g[$0] * q.di[$0] * s }
+        let sg = (0..<n).map { q.i[$0] * q.dg[$0] * s }, so = (0..<n).map { q.tc[$0] * q.do_[$0] * s }
+        let sc = (0..<n).map { q.o[$0] * q.dtc[$0] }
         m.data.withUnsafeMutableBufferPointer { pm in
             w[0].data.withUnsafeBufferPointer { wi in
             w[1].data.withUnsafeBufferPointer { wf in
             w[2].data.withUnsafeBufferPointer { wg in
             w[3].data.withUnsafeBufferPointer { wo in
-                for r in 0..<n {
-                    let sf = previous[n + r] * q.df[r] * s, si = q.g[r] * q.di[r] * s, sg = q.i[r] * q.dg[r] * s
-                    let so = q.tc[r] * q.do_[r] * s, sc = q.o[r] * q.dtc[r]
-                    let ca = (n + r) * n, aa = r * n, row = r * n
-                    for c in 0..<n {
-                        let cv = sf * wf[row + c] + si * wi[row + c] + sg * wg[row + c]
-                        pm[ca + c] = cv                               // C (times s)
-                        pm[aa + c] = so * wo[row + c] + sc * cv       // A (times s)
+                let pm = pm.baseAddress!, wi = wi.baseAddress!, wf = wf.baseAddress!, wg = wg.baseAddress!, wo = wo.baseAddress!
+                Halves.run(n, elements: 4 * n * n) { _, rows in
+                    for r in rows {
+                        let sf = sf[r], si = si[r], sg = sg[r], so = so[r], sc = sc[r]
+                        let ca = (n + r) * n, aa = r * n, row = r * n
+                        for c in 0..<n {
+                            let cv = sf * wf[row + c] + si * wi[row + c] + sg * wg[row + c]
+                            pm[ca + c] = cv                               // C (times s)
+                            pm[aa + c] = so * wo[row + c] + sc * cv       // A (times s)
+                        }
                     }
-                    b[r] = sc * q.f[r] * s
                 }
             }
             }
             }
             }
         }
-        return (b, s == 1 ? q.f : q.f.map { $0 * s })
+        return ((0..<n).map { sc[$0] * q.f[$0] * s }, s == 1 ? q.f : q.f.map { $0 * s })
     }
 
     /// P·J = [P·[A; C],  P_h·diag(b) + P_c·diag(f)]: one (r × 2n)·(2n × n) product (half the dense flops)
@@ -160,25 +163,37 @@ extension LSTMCell: StructuredJacobian {
         rightMultiply(p, previous: previous, preactivation: a, next: next, scaledBy: 1, into: &out, work: &work)
     }
 
-    /// P·(sJ): s is folded into the rows of [A; C] and into b and f.
+    /// P·(sJ): s is folded into the rows of [A; C] and into b and f. The pass that writes the right column also
+    /// sums the squares of the output's four blocks (`JacobianWork.squares`), two threads on row halves.
     public func rightMultiply(_ p: Matrix, previous: [Double], preactivation a: [Double], next: [Double], scaledBy s: Double,
                               into out: inout Matrix, work: inout JacobianWork) {
         let n = parameters.hiddenSize, m = 2 * n, r = p.rows
         let (b, f) = leftColumn(previous: previous, preactivation: a, next: next, scale: s, into: &work.a)
         JacobianWork.ensure(&out, r, m)
         BLAS.gemm(p, .whole(p), work.a, .whole(work.a), into: &out, MatrixBlock(rows: 0..<r, cols: 0..<n))
+        let partial = UnsafeMutablePointer<Double>.allocate(capacity: 8)
+        defer { partial.deallocate() }
+        partial.initialize(repeating: 0, count: 8)
         p.data.withUnsafeBufferPointer { pp in
             out.data.withUnsafeMutableBufferPointer { po in
                 b.withUnsafeBufferPointer { pb in
                     f.withUnsafeBufferPointer { pf in
-                        for i in 0..<r {
-                            let base = i * m
-                            for k in 0..<n { po[base + n + k] = pp[base + k] * pb[k] + pp[base + n + k] * pf[k] }
+                        let pp = pp.baseAddress!, po = po.baseAddress!, pb = pb.baseAddress!, pf = pf.baseAddress!
+                        Halves.run(r, elements: r * m) { half, rows in
+                            var hh = 0.0, hc = 0.0, ch = 0.0, cc = 0.0
+                            for i in rows {
+                                let base = i * m
+                                for k in 0..<n { po[base + n + k] = pp[base + k] * pb[k] + pp[base + n + k] * pf[k] }
+                                let left = Halves.squares(po + base, n), right = Halves.squares(po + base + n, n)
+                                if i < n { hh += left; hc += right } else { ch += left; cc += right }
+                            }
+                            partial[4 * half] = hh; partial[4 * half + 1] = hc; partial[4 * half + 2] = ch; partial[4 * half + 3] = cc
                         }
                     }
                 }
             }
         }
+        work.squares = (partial[0] + partial[4], partial[1] + partial[5], partial[2] + partial[6], partial[3] + partial[7])
     }
 
     /// J·P = [A; C]·P_h + [diag(b)·P_c; diag(f)·P_c]: one (2n × n)·(n × c) product plus O(n·c).
