@@ -84,6 +84,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Gradient-norm chart.", valueName: "file")) var gradChart: String?
     @Option(help: ArgumentHelp("Per-lag contribution chart.", valueName: "file")) var contribChart: String?
     @Option(help: ArgumentHelp("Clipping comparison chart (--compare-clipping).", valueName: "file")) var clippingChart: String?
+    @Option(help: ArgumentHelp("Chart title, in place of the built-in one (on every chart this run writes).", valueName: "text")) var title: String?
     @OptionGroup var chartOptions: ChartOptions
 
     /// (main chart, prefix) from --out and --prefix: an --out without a chart extension is the old prefix form.
@@ -124,7 +125,7 @@ struct TrainCommand: ParsableCommand {
             print(TrainExperiment.report(a))
             print(TrainExperiment.report(b))
             if let data { try OutputFile.write(TrainExperiment.csv([a, b]), to: data); print("wrote \(data)") }
-            if let chart { try TrainCharts.saveClipping(unclipped: a, clipped: b, to: chart, size: chartOptions.size); print("wrote \(chart)") }
+            if let chart { try TrainCharts.saveClipping(unclipped: a, clipped: b, to: chart, size: chartOptions.size, title: title); print("wrote \(chart)") }
             return
         }
 
@@ -148,7 +149,7 @@ struct TrainCommand: ParsableCommand {
         print(TrainExperiment.report(r))
         if let data { try OutputFile.write(TrainExperiment.csv([r]), to: data); print("wrote \(data)") }
         if let contribData { try OutputFile.write(TrainExperiment.contributionsCSV([r]), to: contribData); print("wrote \(contribData)") }
-        for path in try TrainCharts.save(r, loss: lossPath, gradNorm: gradPath, contributions: contribPath, size: chartOptions.size) {
+        for path in try TrainCharts.save(r, loss: lossPath, gradNorm: gradPath, contributions: contribPath, size: chartOptions.size, title: title) {
             print("wrote \(path)")
         }
     }
@@ -194,6 +195,7 @@ struct TrainSweepCommand: ParsableCommand {
     // Old spelling of --out FILE.
     @Option(help: .hidden) var chart: String?
     @Option(help: ArgumentHelp("CSV file (final and best held-out loss per cell and T).", valueName: "file")) var csv: String?
+    @Option(help: ArgumentHelp("Chart title, in place of the built-in one.", valueName: "text")) var title: String?
     @OptionGroup var chartOptions: ChartOptions
 
     func run() throws {
@@ -257,7 +259,7 @@ struct TrainSweepCommand: ParsableCommand {
         print(TrainSweep.table(r))
         if !RunContext.reproducible { print("sweep took \(Format.fixed(r.seconds, 1)) s") }
         if let csvPath { try OutputFile.write(TrainSweep.csv(r), to: csvPath); print("wrote \(csvPath)") }
-        if let chartPath { try TrainCharts.saveSweep(r, to: chartPath, size: chartOptions.size); print("wrote \(chartPath)") }
+        if let chartPath { try TrainCharts.saveSweep(r, to: chartPath, size: chartOptions.size, title: title); print("wrote \(chartPath)") }
     }
 }
 

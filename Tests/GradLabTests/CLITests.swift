@@ -323,4 +323,26 @@ final class CLITests: XCTestCase {
         }
         XCTAssertGreaterThan(checked, 50)
     }
+
+    /// `--title` on `train` and `train-sweep` replaces the built-in title: the charts change with it, and the
+    /// same title gives the same bytes.
+    func testTrainTitle() throws {
+        let base = ["train", "--cell", "tanh", "--task", "adding", "--steps", "5", "--hidden", "4", "--iters", "3"]
+        var bytes: [Data] = []
+        for (i, extra) in [[], ["--title", "Adding, T = 5"], ["--title", "Adding, T = 5"], ["--title", "Another"]].enumerated() {
+            let path = tmp + "/t\(i).png"
+            let r = try Self.run(base + ["--loss-chart", path] + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            bytes.append(try Data(contentsOf: URL(fileURLWithPath: path)))
+        }
+        XCTAssertNotEqual(bytes[0], bytes[1])
+        XCTAssertEqual(bytes[1], bytes[2])
+        XCTAssertNotEqual(bytes[1], bytes[3])
+        let a = tmp + "/s1.png", b = tmp + "/s2.png"
+        for (path, title) in [(a, "One"), (b, "Two")] {
+            let r = try Self.run(["train-sweep", "--cells", "tanh", "--lengths", "5", "--hidden", "4", "--iters", "3", "--out", path, "--title", title])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: a)), try Data(contentsOf: URL(fileURLWithPath: b)))
+    }
 }

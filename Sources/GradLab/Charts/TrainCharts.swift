@@ -227,21 +227,22 @@ public enum TrainCharts {
     // MARK: saving (the CLI does not import Charts)
 
     /// Writes whichever of the three run charts has a path; returns the paths written.
+    /// `title` (the command's `--title`) replaces the built-in title of every chart written.
     public static func save(_ r: TrainResult, loss: String?, gradNorm: String?, contributions: String?,
-                            size: ChartSize = ChartSize()) throws -> [String] {
+                            size: ChartSize = ChartSize(), title: String? = nil) throws -> [String] {
         var written: [String] = []
-        if let p = loss { try FigureFile.save(lossFigure(r, size: size), to: p); written.append(p) }
-        if let p = gradNorm { try FigureFile.save(gradNormFigure(r, size: size), to: p); written.append(p) }
-        if let p = contributions { try FigureFile.save(contributionsFigure(r, size: size), to: p); written.append(p) }
+        if let p = loss { try FigureFile.save(lossFigure(r, size: size), to: p, title: title); written.append(p) }
+        if let p = gradNorm { try FigureFile.save(gradNormFigure(r, size: size), to: p, title: title); written.append(p) }
+        if let p = contributions { try FigureFile.save(contributionsFigure(r, size: size), to: p, title: title); written.append(p) }
         return written
     }
 
     public static func saveClipping(unclipped a: TrainResult, clipped b: TrainResult, to path: String,
-                                    size: ChartSize = ChartSize()) throws {
-        try FigureFile.save(clippingFigure(unclipped: a, clipped: b, size: size), to: path)
+                                    size: ChartSize = ChartSize(), title: String? = nil) throws {
+        try FigureFile.save(clippingFigure(unclipped: a, clipped: b, size: size), to: path, title: title)
     }
 
-    public static func saveSweep(_ s: TrainSweepResult, to path: String, size: ChartSize = ChartSize()) throws {
-        try FigureFile.save(sweepFigure(s, size: size), to: path)
+    public static func saveSweep(_ s: TrainSweepResult, to path: String, size: ChartSize = ChartSize(), title: String? = nil) throws {
+        try FigureFile.save(sweepFigure(s, size: size), to: path, title: title)
     }
 }
