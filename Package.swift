@@ -42,7 +42,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-        ], resources: [.embedInCode("Assets/index.html"), .embedInCode("Assets/explorer.js"), .embedInCode("Assets/explorer.css")]),
+        ], resources: [.embedInCode("Assets/index.html"), .embedInCode("Assets/explorer.js"), .embedInCode("Assets/live.js"), .embedInCode("Assets/explorer.css")]),
         // Every subcommand and the shared option groups. A library, so the explorer parses a query with the
         // very option declarations the command line uses.
         .target(name: "GradLabCLI", dependencies: [

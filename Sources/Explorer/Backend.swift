@@ -16,6 +16,40 @@ public protocol ExplorerBackend: Sendable {
     /// numerics (OpenBLAS's thread count) to the command line's; interactive views run single-threaded
     /// side by side, which can move the last bit of a norm.
     func run(view: String, arguments: [String], exact: Bool, stop: @escaping @Sendable () -> Bool) throws -> ViewResult
+
+    /// The same on an uploaded model: the `import` view on the whole stack, or another view on layer `layer`.
+    /// A view whose options describe a random model refuses them (naming the option).
+    func run(view: String, arguments: [String], exact: Bool, upload: UploadedModel, layer: Int,
+             stop: @escaping @Sendable () -> Bool) throws -> ViewResult
+
+    /// The long jobs (`train`, `sweep`): their options, as views have them.
+    var jobs: [ViewSpec] { get }
+    /// Validates and budgets `gradlab <kind> <arguments>` and returns the work, not yet started. `maxSeconds`:
+    /// the server's time limit per job (work estimated to take longer is refused here, with the estimate).
+    func prepareJob(kind: String, arguments: [String], maxSeconds: Double) throws -> PreparedJob
+
+    /// Options an upload takes (`cell`, `prefix`, `steps`, `seed`, `input-scale`).
+    var uploadOptions: [String] { get }
+    /// Parses an uploaded file in memory, with the checks and budgets of `gradlab import` (never touching the
+    /// file system). Throws a one-line `GradLabError` naming the problem.
+    func parseUpload(name: String, bytes: [UInt8], arguments: [String]) throws -> UploadedModel
+}
+
+/// A model file the page uploaded, parsed: what the page is told, and the backend's own form of it.
+public struct UploadedModel: @unchecked Sendable {
+    /// Sent to the page (depth, layers, cells …).
+    public var summary: [(String, JSON)]
+    /// Number of layers (for `_layer`).
+    public var depth: Int
+    /// The equivalent `gradlab import …` command.
+    public var command: String
+    /// The backend's parsed model (opaque to the server).
+    public var payload: Any
+    /// Bytes held in memory for it.
+    public var bytes: Int
+    public init(summary: [(String, JSON)], depth: Int, command: String, payload: Any, bytes: Int) {
+        self.summary = summary; self.depth = depth; self.command = command; self.payload = payload; self.bytes = bytes
+    }
 }
 
 /// One view of the page: its command and the options a query may set.
@@ -31,8 +65,14 @@ public struct ViewSpec: Sendable {
     /// File outputs the view's command can write besides the chart: option name → file extension
     /// (e.g. "csv" → "csv", "save-model" → "json").
     public var files: [String: String]
-    public init(name: String, title: String, options: [String], flags: [String], defaults: [String: String], files: [String: String]) {
+    /// Options (and flags) that apply on an uploaded model (`_upload`); nil: the view does not take one.
+    public var uploadOptions: [String]?
+    /// The view needs an uploaded model (`import`).
+    public var needsUpload: Bool
+    public init(name: String, title: String, options: [String], flags: [String], defaults: [String: String], files: [String: String],
+                uploadOptions: [String]? = nil, needsUpload: Bool = false) {
         self.name = name; self.title = title; self.options = options; self.flags = flags; self.defaults = defaults; self.files = files
+        self.uploadOptions = uploadOptions; self.needsUpload = needsUpload
     }
 }
 

@@ -3,7 +3,7 @@ import Foundation
 /// A JSON value written straight to bytes, keys in the order given. The view replies carry a whole SVG
 /// and thousands of numbers: Foundation's JSONSerialization spent longer escaping them than gradlab spent
 /// computing the curves.
-enum JSON {
+public enum JSON {
     case string(String)
     case number(Double)
     case int(Int)
@@ -13,18 +13,18 @@ enum JSON {
     case object([(String, JSON)])
 
     /// A finite number, or null (NaN and ±∞ have no JSON spelling).
-    static func num(_ v: Double) -> JSON { v.isFinite ? .number(v) : .null }
-    static func strings(_ a: [String]) -> JSON { .array(a.map { .string($0) }) }
-    static func numbers(_ a: [Double]) -> JSON { .array(a.map(num)) }
+    public static func num(_ v: Double) -> JSON { v.isFinite ? .number(v) : .null }
+    public static func strings(_ a: [String]) -> JSON { .array(a.map { .string($0) }) }
+    public static func numbers(_ a: [Double]) -> JSON { .array(a.map(num)) }
 
-    var bytes: [UInt8] {
+    public var bytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(4096)
         write(into: &out)
         return out
     }
 
-    func write(into out: inout [UInt8]) {
+    public func write(into out: inout [UInt8]) {
         switch self {
         case .string(let s): JSON.writeString(s, into: &out)
         case .number(let v):

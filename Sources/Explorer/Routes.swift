@@ -8,6 +8,10 @@ public struct Reply: Sendable {
     public var contentType: String
     public var body: [UInt8]
     public var headers: [(String, String)] = []
+    /// A streamed answer (server-sent events): the server sends the head, then calls `stream` with a `send`
+    /// function (frame bytes, and whether it is the last one; callable from any thread). `stream` returns
+    /// what to call when the connection closes first.
+    public var stream: (@Sendable (_ send: @escaping @Sendable ([UInt8], Bool) -> Void) -> (@Sendable () -> Void))?
 
     public init(status: Int, contentType: String, body: [UInt8], headers: [(String, String)] = []) {
         self.status = status; self.contentType = contentType; self.body = body; self.headers = headers
@@ -44,40 +48,86 @@ public struct Reply: Sendable {
 public final class ExplorerApp: @unchecked Sendable {
     public let backend: ExplorerBackend
     public let gate: ComputeGate
+    public let jobs: JobRegistry
+    public let uploads: UploadStore
     let specs: [String: ViewSpec]
+    let jobSpecs: [String: ViewSpec]
+    let uploadSpec: ViewSpec
 
     /// Query limits: longer queries, more keys or longer values are refused before anything is parsed.
     public static let maxQueryBytes = 16 * 1024
     public static let maxParameters = 64
     public static let maxValueLength = 2000
 
-    public init(backend: ExplorerBackend, gate: ComputeGate = ComputeGate()) {
+    public init(backend: ExplorerBackend, gate: ComputeGate = ComputeGate(), jobs: JobRegistry = JobRegistry(),
+                uploads: UploadStore = UploadStore()) {
         self.backend = backend
         self.gate = gate
+        self.jobs = jobs
+        self.uploads = uploads
         specs = Dictionary(uniqueKeysWithValues: backend.views.map { ($0.name, $0) })
+        jobSpecs = Dictionary(uniqueKeysWithValues: backend.jobs.map { ($0.name, $0) })
+        uploadSpec = ViewSpec(name: "import", title: "Upload", options: backend.uploadOptions + ["name"], flags: [], defaults: [:], files: [:])
+    }
+
+    /// One request as the server read it.
+    public struct Request: Sendable {
+        public var method: String
+        public var uri: String
+        public var body: [UInt8]
+        /// The `Last-Event-ID` header of a reconnecting event stream.
+        public var lastEventID: String?
+        public init(method: String, uri: String, body: [UInt8] = [], lastEventID: String? = nil) {
+            self.method = method; self.uri = uri; self.body = body; self.lastEventID = lastEventID
+        }
+    }
+
+    /// Largest request body per path: an upload may be large, nothing else has a body.
+    public static func bodyLimit(method: String, uri: String, standard: Int) -> Int {
+        method == "POST" && (uri == "/api/models" || uri.hasPrefix("/api/models?")) ? UploadStore.maxFileBytes : standard
     }
 
     public func respond(method: String, uri: String) async -> Reply {
-        guard method == "GET" || method == "HEAD" else {
-            return Reply.error(405, "method \(method) not allowed: the explorer answers GET only")
-        }
+        await respond(Request(method: method, uri: uri))
+    }
+
+    public func respond(_ request: Request) async -> Reply {
+        let method = request.method, uri = request.uri
         let (path, query) = split(uri)
+        if path.hasPrefix("/api/jobs") || path.hasPrefix("/api/models") {
+            return await live(request, path: path, query: query)
+        }
+        guard method == "GET" || method == "HEAD" else {
+            return Reply.error(405, "method \(method) not allowed here: \(String(path.prefix(100))) answers GET only")
+        }
         switch path {
         case "/", "/index.html":
-            return Reply(status: 200, contentType: "text/html; charset=utf-8", body: PackageResources.index_html, headers: Self.pageHeaders)
+            return Reply(status: 200, contentType: "text/html; charset=utf-8", body: Self.asset("index.html", PackageResources.index_html), headers: Self.pageHeaders)
         case "/explorer.js":
-            return Reply(status: 200, contentType: "text/javascript; charset=utf-8", body: PackageResources.explorer_js, headers: Self.pageHeaders)
+            return Reply(status: 200, contentType: "text/javascript; charset=utf-8", body: Self.asset("explorer.js", PackageResources.explorer_js), headers: Self.pageHeaders)
+        case "/live.js":
+            return Reply(status: 200, contentType: "text/javascript; charset=utf-8", body: Self.asset("live.js", PackageResources.live_js), headers: Self.pageHeaders)
         case "/explorer.css":
-            return Reply(status: 200, contentType: "text/css; charset=utf-8", body: PackageResources.explorer_css, headers: Self.pageHeaders)
+            return Reply(status: 200, contentType: "text/css; charset=utf-8", body: Self.asset("explorer.css", PackageResources.explorer_css), headers: Self.pageHeaders)
         case "/favicon.ico":
             return Reply(status: 204, contentType: "image/x-icon", body: [])
         case "/healthz":
             let l = gate.load
-            return Reply.json(200, ["ok": true, "running": l.running, "waiting": l.waiting])
+            let j = jobs.counts
+            return Reply.json(200, ["ok": true, "running": l.running, "waiting": l.waiting,
+                                    "jobs": ["running": j.running, "paused": j.paused, "limit": jobs.limits.maxJobs],
+                                    "uploads": uploads.count, "cpu_seconds": Self.cpuSeconds(), "rss_bytes": Self.residentBytes()])
         case "/api/views":
-            return Reply.json(200, ["views": backend.views.map { v in
-                ["name": v.name, "title": v.title, "options": v.options, "flags": v.flags, "defaults": v.defaults] as [String: Any]
-            }])
+            func describe(_ v: ViewSpec) -> [String: Any] {
+                var o: [String: Any] = ["name": v.name, "title": v.title, "options": v.options, "flags": v.flags, "defaults": v.defaults]
+                if let u = v.uploadOptions { o["upload_options"] = u }
+                if v.needsUpload { o["needs_upload"] = true }
+                return o
+            }
+            return Reply.json(200, ["views": backend.views.map(describe), "jobs": backend.jobs.map(describe),
+                                    "upload_options": backend.uploadOptions,
+                                    "limits": ["max_jobs": jobs.limits.maxJobs, "per_client": jobs.limits.perClient,
+                                               "job_seconds": jobs.limits.maxSeconds, "upload_bytes": UploadStore.maxFileBytes]])
         default:
             break
         }
@@ -89,6 +139,15 @@ public final class ExplorerApp: @unchecked Sendable {
             return await view(parts[2], query: query, download: parts[3])
         }
         return Reply.error(404, "no such page: \(String(path.prefix(200)))")
+    }
+
+    /// For work on the page: with GRADLAB_EXPLORER_ASSETS=DIR the server reads its page files from DIR at each
+    /// request (edit, reload) instead of the copies compiled into the binary.
+    static let assetDirectory = ProcessInfo.processInfo.environment["GRADLAB_EXPLORER_ASSETS"].flatMap { $0.isEmpty ? nil : $0 }
+
+    static func asset(_ name: String, _ builtIn: [UInt8]) -> [UInt8] {
+        guard let dir = assetDirectory, let data = FileManager.default.contents(atPath: dir + "/" + name) else { return builtIn }
+        return Array(data)
     }
 
     static let pageHeaders: [(String, String)] = [
@@ -106,9 +165,16 @@ public final class ExplorerApp: @unchecked Sendable {
     struct ParsedQuery {
         var arguments: [String] = []
         var display: [(String, String?)] = []   // for the equivalent command
+        var keys: [String] = []
         var client: String?
         var seq = 0
         var model = 0
+        var upload: String?
+        var layer = 0
+        /// `name=` of an upload (not an option of any command).
+        var name: String?
+        /// In place of "gradlab VIEW" in the equivalent command (an uploaded model's import comes first).
+        var commandPrefix: String?
     }
 
     enum QueryError: Error { case bad(String, parameter: String?) }
@@ -147,9 +213,20 @@ public final class ExplorerApp: @unchecked Sendable {
             case "_model":
                 guard let m = Int(value), m >= 0, m < 64 else { throw QueryError.bad("_model must be a whole number from 0 to 63", parameter: key) }
                 out.model = m
+            case "_upload":
+                guard !value.isEmpty, value.count <= 16, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+                    throw QueryError.bad("_upload must be an upload's id (like u1)", parameter: key)
+                }
+                out.upload = value
+            case "_layer":
+                guard let l = Int(value), l >= 0, l < 1000 else { throw QueryError.bad("_layer must be a whole number from 0 to 999", parameter: key) }
+                out.layer = l
+            case "name" where spec.name == "import" && spec.options.contains("name"):
+                out.name = value
             case _ where key.hasPrefix("_"):
                 continue   // the page's own state (e.g. which tab is open): not the command's
             case _ where spec.flags.contains(key):
+                out.keys.append(key)
                 switch value.lowercased() {
                 case "1", "true", "yes", "on", "": out.arguments.append("--\(key)"); out.display.append((key, nil))
                 case "0", "false", "no", "off": break
@@ -157,6 +234,7 @@ public final class ExplorerApp: @unchecked Sendable {
                 }
             case _ where spec.options.contains(key):
                 // --key=value: a value that starts with '-' (a negative bias) is never taken for an option.
+                out.keys.append(key)
                 out.arguments.append("--\(key)=\(value)")
                 out.display.append((key, value))
             default:
@@ -184,19 +262,42 @@ public final class ExplorerApp: @unchecked Sendable {
         guard let spec = specs[name] else {
             return Reply.error(404, "no such view '\(String(name.prefix(40)))' (views: \(backend.views.map(\.name).joined(separator: ", ")))")
         }
-        let q: ParsedQuery
+        var q: ParsedQuery
         do { q = try parse(query, spec: spec) } catch QueryError.bad(let m, let p) { return Reply.error(400, m, parameter: p) } catch {
             return Reply.error(400, "\(error)")
         }
         if let download, !["png", "svg", "pdf", "csv", "json", "model"].contains(download) {
             return Reply.error(404, "no such download '\(String(download.prefix(20)))' (png, svg, pdf, csv, json, model)")
         }
+        // On an uploaded model: only the options that describe the analysis, not a random model's.
+        var upload: UploadedModel?
+        if spec.needsUpload && q.upload == nil {
+            return Reply.error(400, "the \(name) view analyses an uploaded model: upload one first (POST /api/models) and pass _upload", parameter: "_upload")
+        }
+        if let id = q.upload {
+            guard let allowed = spec.uploadOptions else {
+                return Reply.error(400, "the \(name) view does not take an uploaded model", parameter: "_upload")
+            }
+            guard let u = uploads.get(id) else {
+                return Reply.error(404, "no such upload '\(id)': uploads are kept in memory while the server runs (at most \(UploadStore.maxUploads)); upload the file again")
+            }
+            if let bad = q.keys.first(where: { !allowed.contains($0) }) {
+                return Reply.error(400, "\(bad) describes a random model and does not apply to an uploaded one (here: \(allowed.isEmpty ? "none" : allowed.joined(separator: ", ")))", parameter: bad)
+            }
+            guard spec.needsUpload || q.layer < u.depth else {
+                return Reply.error(400, "_layer \(q.layer): the uploaded model has \(u.depth) layer(s) (0…\(u.depth - 1))", parameter: "_layer")
+            }
+            upload = u
+            q.commandPrefix = Self.uploadCommand(u, view: name, layer: q.layer, needsUpload: spec.needsUpload)
+        }
         let started = DispatchTime.now().uptimeNanoseconds
         let backend = self.backend
-        let outcome: ComputeGate.Outcome<Reply> = await withCheckedContinuation { cont in
+        let arguments = q.arguments, layer = q.layer
+        let outcome: ComputeGate.Outcome<Reply> = await withCheckedContinuation { [q] cont in
             gate.submit(client: q.client, seq: q.seq, exclusive: download != nil, { stop in
                 let computeStart = DispatchTime.now().uptimeNanoseconds
-                let result = try backend.run(view: name, arguments: q.arguments, exact: download != nil, stop: stop)
+                let result = try upload.map { try backend.run(view: name, arguments: arguments, exact: download != nil, upload: $0, layer: layer, stop: stop) }
+                    ?? backend.run(view: name, arguments: arguments, exact: download != nil, stop: stop)
                 if stop() { throw ExplorerCancelled() }
                 if let download { return try Self.file(result, view: spec, kind: download, model: q.model) }
                 return try Self.page(result, view: spec, query: q, started: started, computeStart: computeStart)
@@ -220,7 +321,7 @@ public final class ExplorerApp: @unchecked Sendable {
 
     /// The equivalent command line, shell-quoted.
     static func command(_ view: ViewSpec, _ q: ParsedQuery, extra: [(String, String)] = []) -> String {
-        var words = ["gradlab", view.name]
+        var words = q.commandPrefix.map { [$0] } ?? ["gradlab", view.name]
         for (k, v) in q.display + extra.map({ ($0.0, Optional($0.1)) }) {
             words.append("--\(k)")
             if let v { words.append(shellQuote(v)) }
@@ -228,7 +329,7 @@ public final class ExplorerApp: @unchecked Sendable {
         return words.joined(separator: " ")
     }
 
-    static func shellQuote(_ s: String) -> String {
+    public static func shellQuote(_ s: String) -> String {
         if !s.isEmpty, s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ",.:_+-=/".contains($0)) }) { return s }
         return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }

@@ -73,6 +73,7 @@ public final class ExplorerServer: @unchecked Sendable {
     public func wait() throws { try channel?.closeFuture.wait() }
 
     public func stop() {
+        app.jobs.stopAll()
         try? channel?.close().wait()
         try? group.syncShutdownGracefully()
     }
@@ -158,7 +159,11 @@ final class RequestHandler: ChannelInboundHandler {
     let limits: ExplorerServer.Limits
     private var head: HTTPRequestHead?
     private var bodyBytes = 0
+    private var bodyLimit = 0
+    private var body: [UInt8] = []
     private var inFlight = 0
+    /// Called when the connection closes while an event stream is open.
+    private var cancelStream: (@Sendable () -> Void)?
 
     init(app: ExplorerApp, state: ConnectionState, limits: ExplorerServer.Limits) {
         self.app = app; self.state = state; self.limits = limits
@@ -173,30 +178,91 @@ final class RequestHandler: ChannelInboundHandler {
             state.deadline = nil
             head = h
             bodyBytes = 0
-        case .body(let b):
-            bodyBytes += b.readableBytes
-            if bodyBytes > limits.maxBodyBytes, head != nil {
+            body = []
+            bodyLimit = ExplorerApp.bodyLimit(method: h.method.rawValue, uri: h.uri, standard: limits.maxBodyBytes)
+            // A declared length over the limit is refused before a byte of the body is read.
+            if let declared = h.headers.first(name: "content-length").flatMap({ Int($0) }), declared > bodyLimit {
                 head = nil
-                send(context: context, Reply.error(413, "request body larger than \(limits.maxBodyBytes) bytes"), keepAlive: false, headOnly: false)
+                send(context: context, Reply.error(413, "request body of \(declared) bytes is larger than \(Self.sizeText(bodyLimit))"), keepAlive: false, headOnly: false)
             }
+        case .body(var b):
+            guard head != nil else { return }
+            bodyBytes += b.readableBytes
+            if bodyBytes > bodyLimit {
+                head = nil
+                body = []
+                send(context: context, Reply.error(413, "request body larger than \(Self.sizeText(bodyLimit))"), keepAlive: false, headOnly: false)
+                return
+            }
+            if bodyLimit > limits.maxBodyBytes, let bytes = b.readBytes(length: b.readableBytes) { body.append(contentsOf: bytes) }
         case .end:
             state.awaitingHead = true
             guard let h = head else { return }
             head = nil
             let keepAlive = h.isKeepAlive
-            let method = h.method.rawValue
-            let uri = h.uri
+            let request = ExplorerApp.Request(method: h.method.rawValue, uri: h.uri, body: body, lastEventID: h.headers.first(name: "last-event-id"))
+            body = []
+            let method = request.method
             inFlight += 1
             let promise = context.eventLoop.makePromise(of: Reply.self)
             let app = self.app
-            promise.completeWithTask { await app.respond(method: method, uri: uri) }
+            promise.completeWithTask { await app.respond(request) }
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             promise.futureResult.whenSuccess { reply in
                 let (me, ctx) = loopBound.value
+                if reply.stream != nil && reply.status == 200 && method == "GET" {
+                    me.startStream(context: ctx, reply)
+                    return
+                }
                 me.inFlight -= 1
                 me.send(context: ctx, reply, keepAlive: keepAlive, headOnly: method == "HEAD")
             }
         }
+    }
+
+    static func sizeText(_ bytes: Int) -> String {
+        bytes >= 1 << 20 ? "\(bytes >> 20) MiB" : bytes >= 1024 ? "\(bytes >> 10) KiB" : "\(bytes) bytes"
+    }
+
+    /// Sends the head of an event stream, then each frame the reply's stream hands over (from any thread),
+    /// chunked; the last frame ends the response and closes the connection. The connection counts as busy
+    /// meanwhile (no idle close); if it closes first, the stream is told.
+    func startStream(context: ChannelHandlerContext, _ reply: Reply) {
+        guard context.channel.isActive, let stream = reply.stream else { inFlight -= 1; return }
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: reply.contentType)
+        for (k, v) in reply.headers { headers.add(name: k, value: v) }
+        headers.add(name: "Connection", value: "close")
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        let loop = context.eventLoop
+        let loopBound = NIOLoopBound((self, context), eventLoop: loop)
+        let finished = NIOLockedValueBox(false)
+        let send: @Sendable ([UInt8], Bool) -> Void = { frame, last in
+            loop.execute {
+                let (me, ctx) = loopBound.value
+                guard ctx.channel.isActive, !finished.withLockedValue({ $0 }) else { return }
+                if !frame.isEmpty {
+                    var buffer = ctx.channel.allocator.buffer(capacity: frame.count)
+                    buffer.writeBytes(frame)
+                    ctx.write(me.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+                }
+                if last {
+                    finished.withLockedValue { $0 = true }
+                    me.cancelStream = nil
+                    ctx.writeAndFlush(me.wrapOutboundOut(.end(nil))).whenComplete { _ in ctx.close(promise: nil) }
+                } else {
+                    ctx.flush()
+                }
+            }
+        }
+        let cancel = stream(send)
+        if finished.withLockedValue({ $0 }) { return }
+        cancelStream = cancel
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let c = cancelStream { cancelStream = nil; c() }
+        context.fireChannelInactive()
     }
 
     func send(context: ChannelHandlerContext, _ reply: Reply, keepAlive: Bool, headOnly: Bool) {

@@ -29,19 +29,25 @@ public struct CommandBackend: ExplorerBackend {
         [
             ViewSpec(name: "curves", title: "Gradient norm against the lag",
                      options: ["cells", "norm", "forget-bias", "skip", "leak-rate", "retention", "bounds"] + Self.modelOptions + Self.chartOptions,
-                     flags: ["no-bounds"], defaults: Self.defaults(CurvesCommand.self), files: ["csv": "csv", "json": "json"]),
+                     flags: ["no-bounds"], defaults: Self.defaults(CurvesCommand.self), files: ["csv": "csv", "json": "json"],
+                     uploadOptions: ["norm", "bounds", "no-bounds"] + Self.chartOptions),
             ViewSpec(name: "heatmap", title: "Every pair (t, k)",
                      options: ["cell", "norm", "forget-bias", "skip", "leak-rate", "retention"] + Self.modelOptions + Self.chartOptions,
-                     flags: [], defaults: Self.defaults(HeatmapCommand.self), files: ["csv": "csv", "json": "json"]),
+                     flags: [], defaults: Self.defaults(HeatmapCommand.self), files: ["csv": "csv", "json": "json"],
+                     uploadOptions: ["norm"] + Self.chartOptions),
             ViewSpec(name: "spectrum", title: "Singular spectrum at a lag",
                      options: ["cells", "lags", "block", "forget-bias", "skip", "leak-rate", "retention"] + Self.modelOptions + Self.chartOptions,
-                     flags: [], defaults: Self.defaults(SpectrumCommand.self), files: ["csv": "csv", "json": "json"]),
+                     flags: [], defaults: Self.defaults(SpectrumCommand.self), files: ["csv": "csv", "json": "json"],
+                     uploadOptions: ["lags", "block"] + Self.chartOptions),
             ViewSpec(name: "carousel", title: "LSTM paths and the carousel",
                      options: ["forget-biases"] + Self.modelOptions + Self.chartOptions,
                      flags: [], defaults: Self.defaults(CarouselCommand.self), files: ["csv": "csv"]),
             ViewSpec(name: "compare", title: "Activations and derivatives",
                      options: ["activations", "range"] + Self.chartOptions,
                      flags: [], defaults: Self.defaults(CompareCommand.self), files: [:]),
+            ViewSpec(name: "import", title: "Your model", options: ["exponents", "warmup"] + Self.chartOptions, flags: [],
+                     defaults: Self.defaults(ImportCommand.self), files: ["csv": "csv", "json": "json"],
+                     uploadOptions: ["exponents", "warmup"] + Self.chartOptions, needsUpload: true),
         ]
     }
 
@@ -138,11 +144,23 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Address to listen on: 127.0.0.1 (this machine only) or 0.0.0.0 (the whole network).") var host = "127.0.0.1"
     @Option(parsing: .unconditional, help: "Port (0 picks a free one).") var port = 8080
     @Option(parsing: .unconditional, help: "Computations run at once (default: the number of cores).") var jobs: Int?
+    @Option(parsing: .unconditional, help: "Long jobs (live training runs, phase-diagram sweeps) running or paused at once, all pages together; each page runs at most 2.")
+    var maxJobs = 4
+    @Option(parsing: .unconditional, help: "Minutes a long job may run; work estimated to take longer is refused before it starts.")
+    var jobMinutes = 10.0
 
     func run() throws {
         guard (0...65535).contains(port) else { throw GradLabError.usage("--port must lie between 0 and 65535 (got \(port))") }
         if let jobs { try Check.positive(jobs, "--jobs"); try Check.atMost(jobs, 64, "--jobs", "more would only wait for cores") }
-        let app = ExplorerApp(backend: CommandBackend(), gate: ComputeGate(slots: jobs ?? max(1, ProcessInfo.processInfo.activeProcessorCount)))
+        try Check.positive(maxJobs, "--max-jobs")
+        try Check.atMost(maxJobs, 64, "--max-jobs", "each job holds a core")
+        try Check.positive(jobMinutes, "--job-minutes")
+        guard jobMinutes <= 24 * 60 else { throw GradLabError.usage("--job-minutes must be at most 1440 (a day) (got \(Format.short(jobMinutes)))") }
+        var limits = JobRegistry.Limits()
+        limits.maxJobs = maxJobs
+        limits.maxSeconds = jobMinutes * 60
+        let app = ExplorerApp(backend: CommandBackend(), gate: ComputeGate(slots: jobs ?? max(1, ProcessInfo.processInfo.activeProcessorCount)),
+                              jobs: JobRegistry(limits: limits))
         let server = ExplorerServer(app: app)
         let bound: Int
         do { bound = try server.start(host: host, port: port) } catch {

@@ -57,8 +57,10 @@ struct SpectrumCommand: ParsableCommand {
     }
 
     /// The table, chart, CSV and JSON, in memory (the explorer's spectrum view).
-    func result(_ o: CurvesOptions, lags lagList: [Int]?) throws -> ViewResult {
-        let results = try SpectrumExperiment.run(o, lags: lagList, block: block)
+    /// `models`: given models (an uploaded model's layer) in place of the options' random ones.
+    func result(_ o: CurvesOptions, models: [(label: String, model: Model)]? = nil, lags lagList: [Int]?) throws -> ViewResult {
+        let results = try models.map { try SpectrumExperiment.run(models: $0, lags: lagList, block: block) }
+            ?? SpectrumExperiment.run(o, lags: lagList, block: block)
         let warnings = results.compactMap { r in r.overflowStep.map { "\(r.label): the forward pass overflowed at step \($0)" } }
         let fig = SpectrumExperiment.figure(results, size: chart.size)
         if let title { FigureFile.retitle(fig, title) }

@@ -40,15 +40,21 @@ struct SweepCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Chart title (replaces the built-in one).", valueName: "text")) var title: String?
     @OptionGroup var chart: ChartOptions
 
-    func run() throws {
+    /// The validated sweep (not yet budgeted).
+    func options() throws -> SweepOptions {
         var o = SweepOptions()
         o.cells = try cells.kinds()
         o.gains = GainRange(values: try (gainsAlias ?? gain).values(flag: gainsAlias == nil ? "--gain" : "--gains"))
         o.seeds = seeds; o.seed = seed; o.hidden = hidden; o.input = input; o.steps = steps; o.warmup = warmup
         o.initialization = initialization; o.forgetBias = forgetBias; o.inputScale = inputScale; o.jobs = jobs
         try o.validate()
-        try Budget.admit(CostModel.sweep(o), announceAfter: .infinity)
         try chart.size.validate()
+        return o
+    }
+
+    func run() throws {
+        let o = try options()
+        try Budget.admit(CostModel.sweep(o), announceAfter: .infinity)
         try OutputFile.checkDistinct([("--out", out), ("--csv", csv), ("--json", json)].compactMap { o, p in p.map { (o, $0) } })
         if let out { try FigureFile.check(out) }
         for p in [csv, json].compactMap({ $0 }) { try OutputFile.checkWritable(p) }

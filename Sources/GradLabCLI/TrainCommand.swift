@@ -95,8 +95,8 @@ struct TrainCommand: ParsableCommand {
         return (nil, out)
     }
 
-    func run() throws {
-        if bench { return try runBench() }
+    /// The validated training run (not yet budgeted).
+    func options() throws -> TrainOptions {
         var o = TrainOptions()
         o.cell = cell.kind
         o.steps = steps ?? 50
@@ -105,6 +105,12 @@ struct TrainCommand: ParsableCommand {
         o.snapshots = snapshots
         o.stopAtTarget = stopAtTarget
         try o.validate()
+        return o
+    }
+
+    func run() throws {
+        if bench { return try runBench() }
+        let o = try options()
         try Budget.admit(CostModel.training(o, runs: compareClipping ? 2 : 1), announceAfter: .infinity)
         try chartOptions.size.validate()
         let (mainChart, prefix) = try outputs()

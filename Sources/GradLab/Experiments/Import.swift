@@ -71,6 +71,24 @@ public enum WeightImport {
         return Imported(model: stack, inputSource: "file", layerSummary: [summary(m.parameters)])
     }
 
+    /// Parses a file's bytes in memory (the explorer's upload; nothing touches the file system): `.npz` by its
+    /// zip magic, else gradlab.model/1 JSON, with the same checks as `load`. `name` is the file's name in messages.
+    public static func load(bytes: [UInt8], name: String, cell: CellKind? = nil, prefix: String? = nil, drive: DriveOptions) throws -> Imported {
+        try drive.validate()
+        let data = Data(bytes)
+        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) || (name.lowercased().hasSuffix(".npz") && bytes.count >= 4) {
+            let contents = try Npz.read(data, source: name, wanted: isUsed)
+            return try fromStateDict(contents.arrays, source: name, cell: cell, prefix: prefix, drive: drive, allNames: contents.names)
+        }
+        let m = try ModelFile.decode(data, source: name)
+        if let cell, cell != m.kind {
+            throw GradLabError.usage("--cell \(cell.rawValue) contradicts \(name), which holds a \(m.kind.rawValue) model")
+        }
+        let s0 = m.kind.hasCellState ? m.h0 + (m.c0 ?? []) : m.h0
+        let stack = StackedModel(layers: [m.parameters], initialStates: [s0], inputs: m.inputs)
+        return Imported(model: stack, inputSource: "file", layerSummary: [summary(m.parameters)])
+    }
+
     /// Arrays `fromStateDict` reads (others in an .npz are skipped unread).
     public static func isUsed(_ name: String) -> Bool {
         name == "inputs" || name.hasSuffix(".inputs") || name.contains("_l")

@@ -18,7 +18,12 @@ public enum SpectrumExperiment {
     }
 
     public static func run(_ o: CurvesOptions, lags: [Int]?, block: SpectrumBlock = .hidden) throws -> [CellSpectra] {
-        try CurvesExperiment.models(o).map { label, model in
+        try run(models: CurvesExperiment.models(o), lags: lags, block: block)
+    }
+
+    /// The spectra of given models (the explorer's view of an uploaded model's layer).
+    public static func run(models: [(label: String, model: Model)], lags: [Int]?, block: SpectrumBlock = .hidden) throws -> [CellSpectra] {
+        try models.map { label, model in
             let traj: Trajectory
             do { traj = try Trajectory(model: model) } catch { throw GradLabError.data("\(label): \(error)") }
             let want = lags ?? defaultLags(steps: traj.steps)

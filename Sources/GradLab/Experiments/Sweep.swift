@@ -142,11 +142,22 @@ public struct SweepResult: Sendable {
     public func stats(for cell: CellKind) -> [SweepStat] { stats.filter { $0.cell == cell } }
 }
 
+/// A sweep ended early because `stop()` said so.
+public struct SweepCancelled: Error {
+    public var done: Int
+}
+
 public enum SweepExperiment {
     /// Runs every point, in parallel on `options.jobs` threads. OpenBLAS is set to one thread meanwhile
     /// (its own threads would compete with the workers); results are stored by index, so the output does
     /// not depend on scheduling. `progress(done, total)` is called (serialised) after each point.
-    public static func run(_ o: SweepOptions, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> SweepResult {
+    /// - Parameters:
+    ///   - point: called (serialised, in finishing order) with each point as it is done, and the count done.
+    ///   - stop: asked before each point; true ends the sweep with `SweepCancelled`.
+    ///   - singleThreadedBLAS: set OpenBLAS to one thread meanwhile (the CLI); the explorer's BLAS already is.
+    public static func run(_ o: SweepOptions, progress: (@Sendable (Int, Int) -> Void)? = nil,
+                           point: ((SweepPoint, _ done: Int, _ total: Int) -> Void)? = nil,
+                           stop: (() -> Bool)? = nil, singleThreadedBLAS: Bool = true) throws -> SweepResult {
         try o.validate()
         let g = o.gains.values, cells = o.cells, seeds = o.seeds
         let total = o.pointCount
@@ -173,17 +184,19 @@ public enum SweepExperiment {
         }
 
         let savedThreads = BLAS.threads
-        BLAS.threads = 1
-        defer { BLAS.threads = savedThreads }
+        if singleThreadedBLAS { BLAS.threads = 1 }
+        defer { if singleThreadedBLAS { BLAS.threads = savedThreads } }
+        var cancelled = false
         let start = DispatchTime.now().uptimeNanoseconds
         DispatchQueue.concurrentPerform(iterations: jobs) { _ in
             while true {
                 lock.lock()
                 let i = next
                 next += 1
-                let stop = i >= total || firstError != nil
+                if !cancelled, let stop, stop() { cancelled = true }
+                let end = i >= total || firstError != nil || cancelled
                 lock.unlock()
-                if stop { return }
+                if end { return }
                 do {
                     let p = try compute(i)
                     results[i] = p   // each index is written by exactly one worker
@@ -195,11 +208,13 @@ public enum SweepExperiment {
                 done += 1
                 let d = done
                 progress?(d, total)
+                point?(results[i]!, d, total)
                 lock.unlock()
             }
         }
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         if let e = firstError { throw GradLabError.failed("sweep failed: \(e)") }
+        if cancelled { throw SweepCancelled(done: done) }
         let points = results.map { $0! }
         let stats = summarize(points, options: o)
         let edges = cells.map { c in (cell: c, gain: edge(stats.filter { $0.cell == c })) }

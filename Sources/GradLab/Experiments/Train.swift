@@ -146,6 +146,8 @@ public struct TrainResult: Sendable {
     public var snapshots: [ContributionSnapshot]
     /// First iteration whose loss, gradient or parameters were not finite; training stopped there.
     public var divergedAt: Int?
+    /// Iterations done when a live run was stopped before the end (`TrainHooks.shouldStop`).
+    public var stoppedAt: Int?
     /// First evaluation below the target loss, and the wall time until then.
     public var targetReached: (iteration: Int, seconds: Double)?
     public var seconds: Double
@@ -154,6 +156,23 @@ public struct TrainResult: Sendable {
     public var finalEvalLoss: Double { evaluations.last?.loss ?? .nan }
     /// Iterations in which clipping changed the gradient.
     public var clippedIterations: Int { records.filter { $0.clippedNorm != $0.gradNorm }.count }
+}
+
+/// What a live run (the explorer's training view) is told as training goes, and how it is steered. Every call
+/// comes from the training thread, in order; none changes a number of the run.
+public struct TrainHooks {
+    /// The held-out loss before training (the CSV's iteration-0 row).
+    public var started: ((_ initialEvalLoss: Double) -> Void)?
+    /// Each iteration's record, as it is appended to the result (the CSV's rows, in order).
+    public var record: ((TrainRecord) -> Void)?
+    public var snapshot: ((ContributionSnapshot) -> Void)?
+    /// Asked before each iteration: true ends the run there (the result holds the iterations done). It may
+    /// block (a paused run waits inside it).
+    public var shouldStop: (() -> Bool)?
+    public init(started: ((Double) -> Void)? = nil, record: ((TrainRecord) -> Void)? = nil,
+                snapshot: ((ContributionSnapshot) -> Void)? = nil, shouldStop: (() -> Bool)? = nil) {
+        self.started = started; self.record = record; self.snapshot = snapshot; self.shouldStop = shouldStop
+    }
 }
 
 public enum TrainExperiment {
@@ -168,7 +187,7 @@ public enum TrainExperiment {
 
     /// Trains a freshly initialised network on freshly generated batches; evaluates on a fixed held-out batch.
     /// Single-threaded, and no BLAS or libm on the way (see `BPTT`): every number is the same on every CPU.
-    public static func run(_ o: TrainOptions, label: String? = nil, progress: Progress? = nil) throws -> TrainResult {
+    public static func run(_ o: TrainOptions, label: String? = nil, progress: Progress? = nil, hooks: TrainHooks = TrainHooks()) throws -> TrainResult {
         try o.validate()
         retainFreedMemory()
         let task = o.makeTask()
@@ -190,8 +209,14 @@ public enum TrainExperiment {
         result.records.reserveCapacity(o.iterations)
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        hooks.started?(result.evaluations[0].loss)
+        func append(_ record: TrainRecord) {
+            result.records.append(record)
+            hooks.record?(record)
+        }
 
         for it in 1...o.iterations {
+            if let stop = hooks.shouldStop, stop() { result.stoppedAt = it - 1; break }
             let batch = task.batch(size: o.batchSize, rng: &dataRNG)
             let forward = ForwardPass(net: net, batch: batch)
             let bptt = BPTT.backward(forward, options: BPTTOptions(truncation: o.truncation))
@@ -206,13 +231,15 @@ public enum TrainExperiment {
                     let total = DetLinear.frobeniusNorm(full.gradient.weightHH)
                     share = total > 0 ? DetLinear.frobeniusNorm(cut) / total : 0
                 }
-                result.snapshots.append(ContributionSnapshot(iteration: it, norms: c.map(DetLinear.frobeniusNorm), cutOffShare: share))
+                let snap = ContributionSnapshot(iteration: it, norms: c.map(DetLinear.frobeniusNorm), cutOffShare: share)
+                result.snapshots.append(snap)
+                hooks.snapshot?(snap)
             }
             var g = bptt.gradient.flat
             let (before, after) = clipping.apply(to: &g)
             var record = TrainRecord(iteration: it, loss: bptt.loss, gradNorm: before, clippedNorm: after, evalLoss: nil)
             if !bptt.loss.isFinite || !before.isFinite {
-                result.records.append(record)
+                append(record)
                 result.divergedAt = it
                 break
             }
@@ -220,7 +247,7 @@ public enum TrainExperiment {
             optimizer.step(parameters: &theta, gradient: g)
             net.setFlat(theta)
             if !net.allFinite {
-                result.records.append(record)
+                append(record)
                 result.divergedAt = it
                 break
             }
@@ -230,12 +257,12 @@ public enum TrainExperiment {
                 result.evaluations.append((it, e))
                 if e.isFinite && e < target && result.targetReached == nil { result.targetReached = (it, elapsed()) }
                 if !e.isFinite {
-                    result.records.append(record)
+                    append(record)
                     result.divergedAt = it
                     break
                 }
             }
-            result.records.append(record)
+            append(record)
             progress?(it, o.iterations, bptt.loss, record.evalLoss)
             if o.stopAtTarget && result.targetReached != nil { break }
         }
@@ -283,6 +310,7 @@ public enum TrainExperiment {
             lines.append("  truncation K=\(k): the dropped lags ≥ \(k) make up \(Format.fixed(100 * s, 1)) % of ‖∂L/∂W_hh‖ at the last snapshot")
         }
         if let d = r.divergedAt { lines.append("  DIVERGED at iteration \(d) (loss or gradient not finite)") }
+        if let s = r.stoppedAt { lines.append("  stopped after \(s) of \(o.iterations) iterations") }
         return lines.joined(separator: "\n")
     }
 
@@ -299,14 +327,21 @@ public enum TrainExperiment {
     public static func csv(_ runs: [TrainResult]) -> String {
         var lines = [csvHeader]
         for r in runs {
-            let label = csvField(r.label)
-            if let e0 = r.evaluations.first { lines.append("\(label),0,,\(Format.exact(e0.loss)),,") }
-            for rec in r.records {
-                lines.append("\(label),\(rec.iteration),\(Format.exact(rec.loss)),\(rec.evalLoss.map(Format.exact) ?? ""),"
-                             + "\(Format.exact(rec.gradNorm)),\(Format.exact(rec.clippedNorm))")
-            }
+            if let e0 = r.evaluations.first { lines.append(csvInitialRow(label: r.label, evalLoss: e0.loss)) }
+            for rec in r.records { lines.append(csvRow(label: r.label, rec)) }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The CSV's iteration-0 row: the held-out loss before training (the live view streams the same text).
+    public static func csvInitialRow(label: String, evalLoss: Double) -> String {
+        "\(csvField(label)),0,,\(Format.exact(evalLoss)),,"
+    }
+
+    /// One iteration's CSV row.
+    public static func csvRow(label: String, _ rec: TrainRecord) -> String {
+        "\(csvField(label)),\(rec.iteration),\(Format.exact(rec.loss)),\(rec.evalLoss.map(Format.exact) ?? ""),"
+            + "\(Format.exact(rec.gradNorm)),\(Format.exact(rec.clippedNorm))"
     }
 
     /// Long format: run, iteration, lag, ‖C_lag‖_F, and whether truncation drops that lag.

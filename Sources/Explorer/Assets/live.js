@@ -1,0 +1,2 @@
+// gradlab explorer: the live views (training, phase diagram, your own model).
+'use strict';
