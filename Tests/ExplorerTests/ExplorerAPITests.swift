@@ -21,7 +21,9 @@ final class ExplorerAPITests: XCTestCase {
     }
 
     /// Runs `gradlab args` in a fresh folder and returns the bytes of `file` there.
-    func cli(_ args: [String], file: String) throws -> [UInt8] {
+    func cli(_ args: [String], file: String) throws -> [UInt8] { try Self.cli(args, file: file) }
+
+    static func cli(_ args: [String], file: String) throws -> [UInt8] {
         guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
             XCTFail("gradlab binary not found at \(Self.binary.path): run `swift build -c release` first (make test does)")
             throw XCTSkip("no binary")
@@ -42,7 +44,7 @@ final class ExplorerAPITests: XCTestCase {
     }
 
     func testPageAndAssetsAreServedByTheBinary() async {
-        for (path, type) in [("/", "text/html"), ("/explorer.js", "text/javascript"), ("/explorer.css", "text/css")] {
+        for (path, type) in [("/", "text/html"), ("/explorer.js", "text/javascript"), ("/live.js", "text/javascript"), ("/explorer.css", "text/css")] {
             let r = await app.respond(method: "GET", uri: path)
             XCTAssertEqual(r.status, 200, path)
             XCTAssertTrue(r.contentType.hasPrefix(type), r.contentType)
@@ -59,7 +61,8 @@ final class ExplorerAPITests: XCTestCase {
         let (status, o, _) = await get("/api/views")
         XCTAssertEqual(status, 200)
         let views = o["views"] as? [[String: Any]] ?? []
-        XCTAssertEqual(views.map { $0["name"] as? String }, ["curves", "heatmap", "spectrum", "carousel", "compare"])
+        XCTAssertEqual(views.map { $0["name"] as? String }, ["curves", "heatmap", "spectrum", "carousel", "compare", "import"])
+        XCTAssertEqual((o["jobs"] as? [[String: Any]])?.map { $0["name"] as? String }, ["train", "sweep"])
         let curves = views[0]["defaults"] as? [String: String] ?? [:]
         XCTAssertEqual(curves["gain"], "1")
         XCTAssertEqual(curves["hidden"], "32")

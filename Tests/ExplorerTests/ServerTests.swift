@@ -169,4 +169,74 @@ final class ServerTests: XCTestCase {
         for _ in 0..<40 where server.openConnections > 0 { Thread.sleep(forTimeInterval: 0.05) }
         XCTAssertEqual(server.openConnections, 0, "closed connections are counted down")
     }
+
+    // MARK: long jobs and uploads over the socket
+
+    func post(_ c: Conn, _ path: String, body: [UInt8] = []) -> String {
+        c.send("POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n")
+        c.send(body)
+        return c.read()
+    }
+
+    /// A training run streams over chunked HTTP for longer than the idle timeout (2 s here), to its `end`.
+    func testEventStreamOverHTTP() throws {
+        let started = post(try Conn(port: port), "/api/jobs/train?_client=s&cell=tanh&steps=30&hidden=16&iters=100000")
+        XCTAssertTrue(started.hasPrefix("HTTP/1.1 201"), String(started.prefix(300)))
+        let id = try XCTUnwrap(started.range(of: "\"id\":\"").map { String(started[$0.upperBound...].prefix { $0 != "\"" }) })
+        let c = try Conn(port: port)
+        c.send("GET /api/jobs/\(id)/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        let head = c.read(until: "event: progress")
+        XCTAssertTrue(head.hasPrefix("HTTP/1.1 200"), String(head.prefix(300)))
+        XCTAssertTrue(head.lowercased().contains("content-type: text/event-stream"))
+        XCTAssertTrue(head.lowercased().contains("transfer-encoding: chunked"))
+        Thread.sleep(forTimeInterval: 3)   // past the idle timeout: a stream is not idle
+        let stop = post(try Conn(port: port), "/api/jobs/\(id)/stop?_client=s")
+        XCTAssertTrue(stop.hasPrefix("HTTP/1.1 200"), String(stop.prefix(200)))
+        let rest = c.read()   // until the server closes after `end`
+        XCTAssertTrue(rest.contains("event: end"), String(rest.suffix(400)))
+        XCTAssertTrue(rest.contains("\"state\":\"stopped\""))
+        XCTAssertTrue(rest.hasSuffix("0\r\n\r\n"), "the chunked body is terminated")
+        try healthy()
+    }
+
+    /// Closing the page's connection stops its job (the registry stops jobs unwatched for a while).
+    func testClosedStreamStopsItsJob() throws {
+        var limits = JobRegistry.Limits()
+        limits.unwatchedSeconds = 1
+        let app = ExplorerApp(backend: CommandBackend(), gate: ComputeGate(slots: 2), jobs: JobRegistry(limits: limits))
+        let s = ExplorerServer(app: app)
+        let p = try s.start(host: "127.0.0.1", port: 0)
+        defer { s.stop() }
+        let started = post(try Conn(port: p), "/api/jobs/train?_client=z&cell=tanh&steps=30&hidden=16&iters=100000")
+        let id = try XCTUnwrap(started.range(of: "\"id\":\"").map { String(started[$0.upperBound...].prefix { $0 != "\"" }) })
+        do {
+            let c = try Conn(port: p)
+            c.send("GET /api/jobs/\(id)/events HTTP/1.1\r\nHost: x\r\n\r\n")
+            _ = c.read(until: "event: progress")
+            Thread.sleep(forTimeInterval: 1.5)
+            XCTAssertEqual(app.jobs.job(id)?.state, .running, "watched: it runs")
+        }   // the connection closes here
+        for _ in 0..<60 where app.jobs.job(id)?.state == .running { Thread.sleep(forTimeInterval: 0.1) }
+        XCTAssertEqual(app.jobs.job(id)?.state, .stopped)
+    }
+
+    /// An upload larger than the ordinary body limit is read; one declared larger than 64 MiB is refused
+    /// before its body is sent.
+    func testUploadsOverHTTP() throws {
+        // A gradlab.model/1 file of ~200 KB (n = 64, T = 100).
+        let big = try ExplorerAPITests.cli(["curves", "--cells", "tanh", "--hidden", "64", "--steps", "100", "--save-model", "m.json"], file: "m.json")
+        XCTAssertGreaterThan(big.count, 100_000)
+        let ok = post(try Conn(port: port), "/api/models?name=m.json", body: big)
+        XCTAssertTrue(ok.hasPrefix("HTTP/1.1 201"), String(ok.prefix(400)))
+        XCTAssertTrue(ok.contains("\"layers\":[\"tanh 8→64\"]"), ok)
+        let c = try Conn(port: port)
+        c.send("POST /api/models?name=huge.npz HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n")
+        let r = c.read()
+        XCTAssertTrue(r.hasPrefix("HTTP/1.1 413"), String(r.prefix(200)))
+        XCTAssertTrue(r.contains("64 MiB"))
+        let get = try Conn(port: port)
+        get.send("GET /api/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        XCTAssertTrue(get.read().hasPrefix("HTTP/1.1 405"))
+        try healthy()
+    }
 }
