@@ -92,6 +92,76 @@ struct BenchCommand: ParsableCommand {
         }
         print("explorer views, server time in ms (median run's parts), \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS single-threaded:")
         print(table.render())
+        try runLive(app)
+    }
+
+    /// The live jobs against their commands, in the same process: a training run streamed to a page (every row
+    /// as an event) against `TrainExperiment.run` alone, and a streamed sweep against `SweepExperiment.run`.
+    func runLive(_ app: ExplorerApp) throws {
+        func post(_ uri: String) throws -> String {
+            let sem = DispatchSemaphore(value: 0)
+            nonisolated(unsafe) var reply: Reply?
+            Task { reply = await app.respond(ExplorerApp.Request(method: "POST", uri: uri)); sem.signal() }
+            sem.wait()
+            guard let r = reply, r.status == 201, let o = try? JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any],
+                  let id = o["id"] as? String else { throw GradLabError.failed("explorer benchmark: \(uri): \(reply?.text.prefix(200) ?? "")") }
+            return id
+        }
+        /// (seconds to the first data event, seconds to the end, bytes streamed)
+        func stream(_ id: String) throws -> (first: Double, total: Double, bytes: Int) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let sem = DispatchSemaphore(value: 0)
+            let lock = NSLock()
+            nonisolated(unsafe) var first = 0.0, bytes = 0
+            let sem2 = DispatchSemaphore(value: 0)
+            nonisolated(unsafe) var r: Reply?
+            Task { r = await app.respond(ExplorerApp.Request(method: "GET", uri: "/api/jobs/\(id)/events")); sem2.signal() }
+            sem2.wait()
+            guard let stream = r?.stream else { throw GradLabError.failed("explorer benchmark: no event stream") }
+            _ = stream { frame, last in
+                lock.lock()
+                bytes += frame.count
+                if first == 0, String(decoding: frame.prefix(40), as: UTF8.self).contains("event: p") {
+                    first = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                }
+                lock.unlock()
+                if last { sem.signal() }
+            }
+            sem.wait()
+            return (first, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, bytes)
+        }
+        func time(_ body: () throws -> Void) rethrows -> Double {
+            let t = DispatchTime.now().uptimeNanoseconds
+            try body()
+            return Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9
+        }
+        var table = TextTable(["live job", "command alone (s)", "streamed (s)", "overhead", "first event (ms)", "streamed (KB)"])
+        let reps = max(1, min(repetitions, 3))
+        // Training: LSTM on the adding problem, T = 50, n = 64, 300 iterations, 4 snapshots.
+        var o = TrainOptions()
+        o.cell = .lstm; o.steps = 50; o.hidden = 64; o.iterations = 300; o.snapshots = 4; o.clipNorm = 1
+        var alone: [Double] = [], live: [(first: Double, total: Double, bytes: Int)] = []
+        for _ in 0..<reps {
+            alone.append(try time { _ = try TrainExperiment.run(o) })
+            live.append(try stream(try post("/api/jobs/train?_client=bench&cell=lstm&steps=50&hidden=64&iters=300&snapshots=4&clip-norm=1")))
+        }
+        func row(_ label: String, _ a: [Double], _ l: [(first: Double, total: Double, bytes: Int)]) {
+            let best = a.min()!, bestLive = l.map(\.total).min()!
+            table.add([label, Format.fixed(best, 3), Format.fixed(bestLive, 3), Format.fixed(100 * (bestLive / best - 1), 1) + " %",
+                       Format.fixed(1000 * l.map(\.first).min()!, 1), Format.fixed(Double(l[0].bytes) / 1024, 0)])
+        }
+        row("train lstm, adding T=50, n=64, 300 iterations", alone, live)
+        // The phase diagram: tanh and LSTM, 31 gains × 5 seeds, n = 64, T = 300, both cores.
+        var so = SweepOptions()
+        so.cells = [.tanh, .lstm]; so.seeds = 5; so.steps = 300; so.hidden = 64
+        alone = []; live = []
+        for _ in 0..<reps {
+            alone.append(try time { _ = try SweepExperiment.run(so, singleThreadedBLAS: false) })
+            live.append(try stream(try post("/api/jobs/sweep?_client=bench&cells=tanh,lstm&seeds=5&steps=300&hidden=64")))
+        }
+        row("sweep tanh,lstm, 31 gains × 5 seeds, n=64, T=300", alone, live)
+        print("live jobs: the command's own function against the same job streamed as server-sent events (best of \(reps)):")
+        print(table.render())
     }
 
     func runCurves() throws {
