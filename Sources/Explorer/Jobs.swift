@@ -212,6 +212,8 @@ public final class JobRegistry: @unchecked Sendable {
         public var perClient = 2
         /// Running time of one job; longer ones end "expired".
         public var maxSeconds: Double = 600
+        /// Work estimated to take longer is refused before it starts; nil: `maxSeconds`.
+        public var admitSeconds: Double?
         /// A paused job is stopped after this long.
         public var maxPauseSeconds: Double = 600
         /// A job whose stream nobody has watched this long is stopped (the tab was closed).

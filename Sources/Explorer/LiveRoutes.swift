@@ -104,7 +104,7 @@ extension ExplorerApp {
         }
         guard let client = q.client else { return Reply.error(400, "_client is required: the page's id, so the job can be paused and stopped by it", parameter: "_client") }
         let prepared: PreparedJob
-        do { prepared = try backend.prepareJob(kind: kind, arguments: q.arguments, maxSeconds: jobs.limits.maxSeconds) } catch {
+        do { prepared = try backend.prepareJob(kind: kind, arguments: q.arguments, maxSeconds: jobs.limits.admitSeconds ?? jobs.limits.maxSeconds) } catch {
             let message = Console.oneLine("\(error)")
             return Reply.error(400, message, parameter: Self.parameter(in: message))
         }
