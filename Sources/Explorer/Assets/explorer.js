@@ -28,16 +28,36 @@ const CONTROLS = {
   bounds: { label: 'Bounds', kind: 'checks', choices: ['classical', 'trajectory'], empty: 'none' },
   block: { label: 'Block', kind: 'select', choices: ['hidden', 'state'] },
   range: { label: 'Range of a', kind: 'range', min: 1, max: 20, step: 0.5 },
+  exponents: { label: 'Lyapunov exponents', kind: 'number', min: 1, step: 1, help: 'how many of λ₁…λ_m per layer' },
+  warmup: { label: 'Warm-up steps', kind: 'number', min: 0, step: 1, help: 'leading steps not averaged (default T/10)' },
 };
 // The order controls appear in.
 const ORDER = ['cells', 'cell', 'activations', 'gain', 'steps', 'lags', 'hidden', 'norm', 'bounds', 'forget-bias', 'forget-biases',
-  'init', 'input-scale', 'input', 'leak-rate', 'skip', 'block', 'range', 'seed'];
+  'init', 'input-scale', 'input', 'leak-rate', 'skip', 'block', 'range', 'seed', 'exponents', 'warmup'];
+// The tabs beyond the server's chart views: live training, the streamed phase diagram (live.js) and an
+// uploaded model (drawn by the chart views above, on one of its layers).
+const LIVE_TABS = [
+  { name: 'train', title: 'Train', help: 'gradlab train, live' },
+  { name: 'sweep', title: 'Phase diagram', help: 'gradlab sweep, streamed' },
+  { name: 'model', title: 'Your model', help: 'gradlab import on your file' },
+];
+// On an uploaded model, only these options apply (the random-model ones are the file's).
+const MODEL_OPTIONS = ['norm', 'bounds', 'lags', 'block', 'exponents', 'warmup'];
 
 const $ = (id) => document.getElementById(id);
-const state = { views: [], view: 'curves', values: {}, present: false, seq: 0, lastGood: null, inflight: null, objectURL: null };
+const state = { views: [], view: 'curves', values: {}, present: false, seq: 0, lastGood: null, inflight: null, objectURL: null,
+  upload: null, sub: 'import', layer: 0 };
 const client = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2)).replace(/[^A-Za-z0-9-]/g, '').slice(0, 60);
 
-function spec() { return state.views.find((v) => v.name === state.view); }
+function isLive() { return state.view === 'train' || state.view === 'sweep'; }
+function tabs() { return state.views.filter((v) => v.name !== 'import').concat(LIVE_TABS); }
+// The chart view behind the page's view: on "Your model", the one chosen for the upload.
+function chartView() { return state.view === 'model' ? state.sub : state.view; }
+function spec() {
+  const s = state.views.find((v) => v.name === chartView());
+  if (!s || state.view !== 'model') return s;
+  return Object.assign({}, s, { options: s.options.filter((o) => MODEL_OPTIONS.includes(o)), flags: [] });
+}
 function defaults() { return spec().defaults; }
 function shown(name) { const s = spec(); return CONTROLS[name] && s.options.includes(name) && relevant(name); }
 // Cell-specific options appear only when a chosen cell uses them.
@@ -53,10 +73,10 @@ function relevant(name) {
 function readURL() {
   const q = new URLSearchParams(location.search);
   const v = q.get('view');
-  if (v && state.views.some((x) => x.name === v)) state.view = v;
+  if (v && tabs().some((x) => x.name === v)) state.view = v;
   state.present = q.get('present') === '1';
   state.values = {};
-  for (const [k, val] of q) if (k !== 'view' && k !== 'present') state.values[k] = val;
+  for (const [k, val] of q) if (k !== 'view' && k !== 'present' && !/^[AB]\./.test(k)) state.values[k] = val;
 }
 
 // Query for the server: the command's options that differ from its defaults, plus the chart's size and style.
@@ -70,6 +90,10 @@ function commandParams() {
     p.set(name, val);
   }
   if (shown('lags') && !p.has('lags')) p.set('lags', value('lags'));
+  if (state.view === 'model' && state.upload) {
+    p.set('_upload', state.upload.id);
+    if (state.sub !== 'import') p.set('_layer', String(state.layer));
+  }
   const box = $('chartbox');
   const w = Math.max(400, Math.min(1920, Math.floor(box.clientWidth / 10) * 10));
   const h = Math.max(260, Math.min(1080, Math.floor(box.clientHeight / 10) * 10));
@@ -84,6 +108,8 @@ function writeURL() {
   const q = new URLSearchParams();
   q.set('view', state.view);
   if (state.present) q.set('present', '1');
+  if (isLive()) { window.GradlabLive?.urlState(q); history.replaceState(null, '', '?' + q.toString()); return; }
+  if (!spec()) { history.replaceState(null, '', '?' + q.toString()); return; }
   const d = defaults();
   for (const [k, v] of Object.entries(state.values)) if (v !== '' && String(v) !== String(d[k] ?? '')) q.set(k, v);
   history.replaceState(null, '', '?' + q.toString());
@@ -92,7 +118,7 @@ function writeURL() {
 // ---- controls -----------------------------------------------------------------------------------------
 function value(name) {
   if (name in state.values) return state.values[name];
-  if (name === 'lags') return String(Math.max(1, Math.round(Number(value('steps')) * 0.3)));
+  if (name === 'lags') return String(Math.max(1, Math.round(Number(state.view === 'model' && state.upload ? state.upload.steps : value('steps')) * 0.3)));
   return defaults()[name] ?? '';
 }
 
@@ -100,6 +126,7 @@ function buildForm() {
   const form = $('form');
   form.replaceChildren();
   form.onsubmit = (e) => e.preventDefault();
+  if (isLive() || (state.view === 'model' && !state.upload)) return;
   for (const name of ORDER) {
     if (!shown(name)) continue;
     const c = CONTROLS[name];
@@ -184,6 +211,8 @@ function schedule() {
 
 function update() {
   writeURL();
+  if (isLive()) { window.GradlabLive?.redraw(); return; }
+  if (state.view === 'model' && !state.upload) { modelEmpty(); return; }
   const params = commandParams();
   const q = new URLSearchParams(params);
   q.set('_client', client);
@@ -194,7 +223,7 @@ function update() {
   state.inflight = ctrl;
   document.body.dataset.state = 'loading';
   const spin = setTimeout(() => { $('spinner').hidden = false; }, 200);
-  fetch('/api/view/' + state.view + '?' + q.toString(), { signal: ctrl.signal })
+  fetch('/api/view/' + chartView() + '?' + q.toString(), { signal: ctrl.signal })
     .then(async (r) => {
       const j = await r.json().catch(() => ({ error: 'the server answered ' + r.status }));
       if (seq !== state.seq || r.status === 409) return;
@@ -281,6 +310,24 @@ function render(j, params, seq) {
   $('status').textContent = 'computed in ' + Math.round(j.server_ms) + ' ms';
   document.body.dataset.state = 'ready';
   document.body.dataset.seq = String(seq);
+  img.dataset.view = j.view;
+  img.dataset.upload = params.get('_upload') || '';
+  img.dataset.layer = params.get('_layer') || '';
+}
+
+// "Your model" before a file is chosen: no chart, the drop zone says what to do.
+function modelEmpty() {
+  document.body.dataset.state = 'ready';
+  $('error').hidden = true;
+  const img = $('chart');
+  if (img.getAttribute('src')) img.removeAttribute('src');
+  img.dataset.view = ''; img.dataset.upload = ''; img.dataset.hash = '';
+  $('overlay').replaceChildren();
+  $('summary').replaceChildren();
+  $('command').textContent = 'gradlab import FILE';
+  $('downloads').replaceChildren();
+  $('warnings').replaceChildren();
+  $('status').textContent = '';
 }
 
 // A fingerprint of the chart (32-bit FNV-1a of its SVG): the same state must give the same chart.
@@ -362,10 +409,11 @@ function pointer(ev) {
 function buildTabs() {
   const nav = $('tabs');
   nav.replaceChildren();
-  state.views.forEach((v, i) => {
+  tabs().forEach((v, i) => {
     const b = document.createElement('button');
     b.type = 'button'; b.textContent = v.title; b.dataset.view = v.name; b.setAttribute('role', 'tab');
-    b.title = 'gradlab ' + v.name + ' (' + (i + 1) + ')';
+    b.title = (v.help || 'gradlab ' + v.name) + ' (' + (i + 1) + ')';
+    if (LIVE_TABS.includes(v)) b.classList.add('livetab');
     b.setAttribute('aria-selected', v.name === state.view ? 'true' : 'false');
     b.addEventListener('click', () => switchView(v.name));
     nav.append(b);
@@ -374,14 +422,33 @@ function buildTabs() {
 
 function switchView(name) {
   if (name === state.view) return;
-  // Carry the shared model options over; drop what the new view does not take.
+  const before = state.view;
   state.view = name;
+  showPanes();
+  if (isLive() || name === 'model' || before === 'model') {
+    if (state.inflight) state.inflight.abort();
+    if (!isLive()) state.values = {};
+    buildTabs(); buildForm(); update();
+    return;
+  }
+  // Carry the shared model options over; drop what the new view does not take.
   const keep = {};
   for (const [k, v] of Object.entries(state.values)) if (spec().options.includes(k) || spec().flags.includes(k)) keep[k] = v;
   if (name === 'heatmap' && state.values.cells && !keep.cell) keep.cell = state.values.cells.split(',')[0];
   if (name !== 'heatmap' && state.values.cell && spec().options.includes('cells') && !keep.cells) keep.cells = state.values.cell;
   state.values = keep;
   buildTabs(); buildForm(); update();
+}
+
+// The chart views share the controls and the stage; the live views have their own.
+function showPanes() {
+  const live = isLive();
+  $('controls').hidden = live; $('stage').hidden = live;
+  $('train-controls').hidden = state.view !== 'train'; $('train-stage').hidden = state.view !== 'train';
+  $('sweep-controls').hidden = state.view !== 'sweep'; $('sweep-stage').hidden = state.view !== 'sweep';
+  $('upload').hidden = state.view !== 'model';
+  document.body.dataset.view = state.view;
+  window.GradlabLive?.shown(state.view);
 }
 
 function setPresent(on) {
@@ -392,7 +459,7 @@ function setPresent(on) {
 }
 
 function nudge(name, delta, mult) {
-  if (!shown(name)) return;
+  if (isLive() || !spec() || !shown(name)) return;
   const c = CONTROLS[name];
   let v = Number(value(name));
   v = mult ? v * mult : v + delta;
@@ -418,10 +485,10 @@ function keys(ev) {
   else if (k === 'ArrowDown') nudge('steps', 0, 0.5);
   else if (k === ']') nudge('forget-bias', 0.5);
   else if (k === '[') nudge('forget-bias', -0.5);
-  else if (/^[1-9]$/.test(k) && state.views[Number(k) - 1]) switchView(state.views[Number(k) - 1].name);
-  else if (k === 'n' || k === 'N') { if (shown('norm')) { set('norm', value('norm') === 'spectral' ? 'frobenius' : 'spectral'); buildForm(); } }
-  else if (k === 'b' || k === 'B') { if (shown('bounds')) { set('bounds', value('bounds') === 'none' ? 'classical' : 'none'); buildForm(); } }
-  else if (k === 's' || k === 'S') { if (shown('seed')) { set('seed', String(Number(value('seed')) + 1)); buildForm(); } }
+  else if (/^[1-9]$/.test(k) && tabs()[Number(k) - 1]) switchView(tabs()[Number(k) - 1].name);
+  else if (k === 'n' || k === 'N') { if (spec() && !isLive() && shown('norm')) { set('norm', value('norm') === 'spectral' ? 'frobenius' : 'spectral'); buildForm(); } }
+  else if (k === 'b' || k === 'B') { if (spec() && !isLive() && shown('bounds')) { set('bounds', value('bounds') === 'none' ? 'classical' : 'none'); buildForm(); } }
+  else if (k === 's' || k === 'S') { if (spec() && !isLive() && shown('seed')) { set('seed', String(Number(value('seed')) + 1)); buildForm(); } }
   else if (k === 'p' || k === 'P') setPresent(!state.present);
   else if (k === 'f' || k === 'F') { if (document.fullscreenElement) document.exitFullscreen(); else document.documentElement.requestFullscreen?.(); }
   else if (k === '?') $('helpbox').hidden = !$('helpbox').hidden;
@@ -435,6 +502,8 @@ async function start() {
   state.views = (await r.json()).views;
   readURL();
   document.body.classList.toggle('present', state.present);
+  window.GradlabLive?.init();
+  showPanes();
   buildTabs(); buildForm();
   $('present').addEventListener('click', () => setPresent(!state.present));
   $('help').addEventListener('click', () => { $('helpbox').hidden = !$('helpbox').hidden; });
