@@ -58,10 +58,12 @@ browser-deps:
 
 test-browser: build browser-deps
 	$(VENV)/bin/python Tests/browser/test_explorer.py $(BIN) .build/browser
+	$(VENV)/bin/python Tests/browser/test_live.py $(BIN) .build/browser
 
 # 200 keep-alive clients for 30 s on loopback, with hostile requests alongside (Python's standard library).
 test-load: build
 	python3 Tests/load/loadtest.py $(BIN) --clients 200 --seconds 30
+	python3 Tests/load/cycles.py $(BIN)
 
 # README's screenshot of the explorer, as the browser test took it.
 screenshot: test-browser
