@@ -220,7 +220,7 @@ def _():
     assert busy > 0.2, busy
     assert idle < 0.05, idle
     # The ended run offers its files.
-    links = [a.text for a in card("A").find_elements(By.CSS_SELECTOR, ".downloads a")]
+    links = [a.get_attribute("textContent") for a in card("A").find_elements(By.CSS_SELECTOR, ".downloads a")]
     assert "csv" in links, links
 
 

@@ -250,8 +250,10 @@
       const nums = el('div', 'nums');
       const err = el('div', 'error'); err.hidden = true; err.setAttribute('role', 'alert');
       const cmd = el('pre', 'command');
-      const files = el('div', 'downloads');
-      card.append(head, prog, nums, err, cmd, files);
+      const more = el('details', 'files');
+      more.append(el('summary', '', 'Files of this run (what the command writes)'), el('div', 'downloads'));
+      more.hidden = true;
+      card.append(head, prog, nums, err, cmd, more);
       card.addEventListener('click', (e) => { if (!e.target.closest('button') && editing !== slot) { editing = slot; buildTrainForm(); } });
       box.append(card);
     }
@@ -288,6 +290,7 @@
       card.querySelector('.command').title = r.command ? 'the same run from the command line (the server wrote this)' : 'what Start will run';
       const files = card.querySelector('.downloads');
       files.replaceChildren();
+      card.querySelector('details.files').hidden = !(r.end && r.end.files && r.end.files.length);
       if (r.end && r.end.files) {
         for (const f of r.end.files) {
           const a = el('a', '', f);
