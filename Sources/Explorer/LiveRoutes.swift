@@ -5,6 +5,8 @@ import GradLab
 public final class UploadStore: @unchecked Sendable {
     public static let maxFileBytes = 64 << 20
     public static let maxUploads = 16
+    /// Memory the kept uploads may hold together (the oldest go first).
+    public static let maxTotalBytes = 1 << 30
     private let lock = NSLock()
     private var items: [(id: String, model: UploadedModel)] = []
     private var counter = 0
@@ -17,6 +19,7 @@ public final class UploadStore: @unchecked Sendable {
         let id = "u\(counter)"
         items.append((id, m))
         if items.count > Self.maxUploads { items.removeFirst(items.count - Self.maxUploads) }
+        while items.count > 1 && items.reduce(0, { $0 + $1.model.bytes }) > Self.maxTotalBytes { items.removeFirst() }
         return id
     }
 
@@ -139,9 +142,21 @@ extension ExplorerApp {
         guard !body.isEmpty else { return Reply.error(400, "\(name): the upload is empty (send the file's bytes as the request body)") }
         let backend = self.backend
         let arguments = q.arguments
-        // Parsing is CPU work (decompression, the forward pass's budget): off the event loop's threads.
-        let result: Result<UploadedModel, Error> = await withCheckedContinuation { cont in
-            DispatchQueue.global().async { cont.resume(returning: Result { try backend.parseUpload(name: name, bytes: body, arguments: arguments) }) }
+        // Reading is CPU and memory work (decompression, the forward pass): through the gate, so at most one
+        // per core runs at once, never on the event loop.
+        let outcome: ComputeGate.Outcome<UploadedModel> = await withCheckedContinuation { cont in
+            gate.submit(client: nil, seq: 0, { _ in try backend.parseUpload(name: name, bytes: body, arguments: arguments) },
+                        done: { cont.resume(returning: $0) })
+        }
+        let result: Result<UploadedModel, Error>
+        switch outcome {
+        case .done(let m): result = .success(m)
+        case .failed(let e): result = .failure(e)
+        case .superseded: return Reply.error(409, "superseded")
+        case .busy(let why):
+            var r = Reply.error(503, why)
+            r.headers.append(("Retry-After", "1"))
+            return r
         }
         switch result {
         case .failure(let error):

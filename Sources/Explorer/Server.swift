@@ -21,6 +21,8 @@ public final class ExplorerServer: @unchecked Sendable {
         public var headDeadline: TimeAmount = .seconds(10)
         public var idleTimeout: TimeAmount = .seconds(60)
         public var maxConnections = 1024
+        /// Upload bytes being received at once, over all connections (beyond: 503).
+        public var maxUploadBytesInFlight = 256 << 20
         public init() {}
     }
 
@@ -29,6 +31,7 @@ public final class ExplorerServer: @unchecked Sendable {
     private let group: MultiThreadedEventLoopGroup
     private var channel: Channel?
     private let connections = NIOLockedValueBox(0)
+    private let uploadBytes = NIOLockedValueBox(0)
 
     public init(app: ExplorerApp, limits: Limits = Limits()) {
         self.app = app
@@ -40,7 +43,7 @@ public final class ExplorerServer: @unchecked Sendable {
     @discardableResult
     public func start(host: String, port: Int) throws -> Int {
         Self.raiseOpenFileLimit()
-        let limits = self.limits, app = self.app, connections = self.connections
+        let limits = self.limits, app = self.app, connections = self.connections, uploadBytes = self.uploadBytes
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 512)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -58,7 +61,7 @@ public final class ExplorerServer: @unchecked Sendable {
                     try sync.addHandler(RequestGuard(state: state, limits: limits))
                     try sync.configureHTTPServerPipeline(withErrorHandling: true)
                     try sync.addHandler(IdleStateHandler(allTimeout: limits.idleTimeout))
-                    try sync.addHandler(RequestHandler(app: app, state: state, limits: limits))
+                    try sync.addHandler(RequestHandler(app: app, state: state, limits: limits, uploadBytes: uploadBytes))
                 }
             }
             .childChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -165,8 +168,31 @@ final class RequestHandler: ChannelInboundHandler {
     /// Called when the connection closes while an event stream is open.
     private var cancelStream: (@Sendable () -> Void)?
 
-    init(app: ExplorerApp, state: ConnectionState, limits: ExplorerServer.Limits) {
-        self.app = app; self.state = state; self.limits = limits
+    /// Upload bytes held by every connection's handler, and this one's share.
+    let uploadBytes: NIOLockedValueBox<Int>
+    private var reserved = 0
+
+    init(app: ExplorerApp, state: ConnectionState, limits: ExplorerServer.Limits, uploadBytes: NIOLockedValueBox<Int>) {
+        self.app = app; self.state = state; self.limits = limits; self.uploadBytes = uploadBytes
+    }
+
+    /// Counts `n` more bytes of an upload against the server-wide cap; false when they do not fit.
+    func reserve(_ n: Int) -> Bool {
+        let cap = limits.maxUploadBytesInFlight
+        let ok = uploadBytes.withLockedValue { total -> Bool in
+            guard total + n <= cap else { return false }
+            total += n
+            return true
+        }
+        if ok { reserved += n }
+        return ok
+    }
+
+    func releaseUpload() {
+        guard reserved > 0 else { return }
+        let n = reserved
+        reserved = 0
+        uploadBytes.withLockedValue { $0 -= n }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -191,10 +217,21 @@ final class RequestHandler: ChannelInboundHandler {
             if bodyBytes > bodyLimit {
                 head = nil
                 body = []
+                releaseUpload()
                 send(context: context, Reply.error(413, "request body larger than \(Self.sizeText(bodyLimit))"), keepAlive: false, headOnly: false)
                 return
             }
-            if bodyLimit > limits.maxBodyBytes, let bytes = b.readBytes(length: b.readableBytes) { body.append(contentsOf: bytes) }
+            if bodyLimit > limits.maxBodyBytes {
+                guard reserve(b.readableBytes) else {
+                    head = nil
+                    body = []
+                    releaseUpload()
+                    send(context: context, Reply.error(503, "busy: other uploads are being received (at most \(Self.sizeText(limits.maxUploadBytesInFlight)) at once); try again in a moment"),
+                         keepAlive: false, headOnly: false)
+                    return
+                }
+                if let bytes = b.readBytes(length: b.readableBytes) { body.append(contentsOf: bytes) }
+            }
         case .end:
             state.awaitingHead = true
             guard let h = head else { return }
@@ -210,6 +247,7 @@ final class RequestHandler: ChannelInboundHandler {
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             promise.futureResult.whenSuccess { reply in
                 let (me, ctx) = loopBound.value
+                me.releaseUpload()
                 if reply.stream != nil && reply.status == 200 && method == "GET" {
                     me.startStream(context: ctx, reply)
                     return
@@ -261,6 +299,7 @@ final class RequestHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        releaseUpload()
         if let c = cancelStream { cancelStream = nil; c() }
         context.fireChannelInactive()
     }

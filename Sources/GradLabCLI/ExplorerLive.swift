@@ -212,7 +212,15 @@ extension CommandBackend {
         var layers: [Model]
     }
 
+    /// What one upload may claim while it is read and analysed: a share of the machine, not all of it (the
+    /// server reads at most one upload per core at once, and keeps 16).
+    static let uploadBudget = Budget(maxBytes: 512 * 1_048_576, maxMinutes: 1)
+
     public func parseUpload(name: String, bytes: [UInt8], arguments: [String]) throws -> UploadedModel {
+        try Budget.within(Self.uploadBudget) { try parseUploadWithinBudget(name: name, bytes: bytes, arguments: arguments) }
+    }
+
+    func parseUploadWithinBudget(name: String, bytes: [UInt8], arguments: [String]) throws -> UploadedModel {
         let c = try Self.parse(ImportCommand.self, [name] + arguments)
         let drive = DriveOptions(steps: c.steps, seed: c.seed, inputScale: c.inputScale)
         try Budget.active().check(CostEstimate([.init("the file itself", bytes: Double(bytes.count), advice: "use a smaller file")]), origin: .file(name))

@@ -194,7 +194,7 @@ final class LiveTests: XCTestCase {
     }
 
     func testUnwatchedAndOverlongJobsEnd() async throws {
-        let app = makeApp { $0.unwatchedSeconds = 1; $0.maxSeconds = 30 }
+        let app = makeApp { $0.unwatchedSeconds = 1; $0.maxSeconds = 120 }
         let (_, o) = await post(app, "/api/jobs/train?_client=u&cell=tanh&steps=20&hidden=8&iters=100000")
         let id = try XCTUnwrap(o["id"] as? String)
         // Watched for a while, then the tab closes: the job stops by itself.

@@ -239,4 +239,26 @@ final class ServerTests: XCTestCase {
         XCTAssertTrue(get.read().hasPrefix("HTTP/1.1 405"))
         try healthy()
     }
+
+    /// Uploads being received share a server-wide cap: beyond it a new one gets 503, and the bytes are
+    /// given back when an upload ends or its connection closes.
+    func testUploadBytesInFlightAreCapped() throws {
+        var limits = ExplorerServer.Limits()
+        limits.maxUploadBytesInFlight = 100_000
+        let s = ExplorerServer(app: ExplorerApp(backend: CommandBackend(), gate: ComputeGate(slots: 2)), limits: limits)
+        let p = try s.start(host: "127.0.0.1", port: 0)
+        defer { s.stop() }
+        let first = try Conn(port: p)
+        first.send("POST /api/models?name=a.json HTTP/1.1\r\nHost: x\r\nContent-Length: 90000\r\n\r\n")
+        first.send([UInt8](repeating: 32, count: 80_000))
+        Thread.sleep(forTimeInterval: 0.3)
+        let second = post(try Conn(port: p), "/api/models?name=b.json", body: [UInt8](repeating: 32, count: 50_000))
+        XCTAssertTrue(second.hasPrefix("HTTP/1.1 503"), String(second.prefix(200)))
+        first.send([UInt8](repeating: 32, count: 10_000))
+        let r = first.read()
+        XCTAssertTrue(r.hasPrefix("HTTP/1.1 400"), "the first is read (and is no model): \(r.prefix(200))")
+        // Its bytes were given back: the same upload fits again.
+        let third = post(try Conn(port: p), "/api/models?name=c.json", body: [UInt8](repeating: 32, count: 50_000))
+        XCTAssertTrue(third.hasPrefix("HTTP/1.1 400"), String(third.prefix(200)))
+    }
 }

@@ -60,6 +60,28 @@ final class CostModelTests: XCTestCase {
         XCTAssertNoThrow(try Budget().check(CostModel.trainingSweep(TrainSweepOptions())))
     }
 
+    /// A tighter budget on one thread (the explorer's uploads) applies there only, and only while it lasts.
+    func testBudgetWithinAppliesToItsThreadOnly() throws {
+        let path = Fixtures.path("lstm2_f4.npz")
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let tight = Budget(maxBytes: 2000, maxMinutes: 1)
+        XCTAssertThrowsError(try Budget.within(tight) { try WeightImport.load(bytes: bytes, name: "m.npz", drive: DriveOptions()) }) { e in
+            XCTAssertTrue("\(e)".contains("memory limit"), "\(e)")
+        }
+        // Meanwhile on another thread, and afterwards here, the process's budget holds.
+        let other = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var elsewhere: Double = 0
+        try Budget.within(tight) {
+            Thread { elsewhere = (try? Budget.active().maxBytes) ?? 0; other.signal() }.start()
+            other.wait()
+        }
+        XCTAssertEqual(elsewhere, try Budget.active().maxBytes)
+        XCTAssertGreaterThan(elsewhere, 2000)
+        XCTAssertNoThrow(try WeightImport.load(bytes: bytes, name: "m.npz", drive: DriveOptions()))
+        // Never looser than the process's own.
+        XCTAssertEqual(try Budget.within(Budget(maxBytes: 1e30)) { try Budget.active().maxBytes }, try Budget.active().maxBytes)
+    }
+
     func testQuotingIsShortAndEscaped() {
         XCTAssertEqual(quoted("elman"), "'elman'")
         XCTAssertEqual(quoted("a\nb"), "'a\\nb'")

@@ -91,12 +91,28 @@ public struct Budget: Sendable, Equatable {
     /// The budget of this process: read once from the environment (a bad value is reported by `check`).
     nonisolated(unsafe) public static var current: Budget? = nil
 
-    /// `current`, reading the environment the first time.
+    /// `current`, reading the environment the first time; inside `within(_:_:)`, the tighter budget given there.
     public static func active() throws -> Budget {
+        if let b = Thread.current.threadDictionary[threadKey] as? BudgetBox { return b.budget }
         if let c = current { return c }
         let b = try fromEnvironment()
         current = b
         return b
+    }
+
+    private static let threadKey = "gradlab.budget"
+    private final class BudgetBox { let budget: Budget; init(_ b: Budget) { budget = b } }
+
+    /// Runs `body` on this thread with `budget` (at most the process's own) as the active one: the explorer
+    /// reads an upload under a budget of its own, so many uploads at once cannot each claim the whole machine.
+    public static func within<T>(_ budget: Budget, _ body: () throws -> T) throws -> T {
+        let outer = try active()
+        let b = Budget(maxBytes: min(budget.maxBytes, outer.maxBytes), maxMinutes: min(budget.maxOperations, outer.maxOperations) / operationsPerSecond / 60)
+        let d = Thread.current.threadDictionary
+        let saved = d[threadKey]
+        d[threadKey] = BudgetBox(b)
+        defer { d[threadKey] = saved }
+        return try body()
     }
 
     /// How an over-budget estimate is reported: options → usage error (64), a file → data error (65).
