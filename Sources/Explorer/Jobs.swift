@@ -220,7 +220,7 @@ public final class JobRegistry: @unchecked Sendable {
         public var unwatchedSeconds: Double = 10
         /// Ended jobs are kept this long for their files, and at most `keepEnded` of them.
         public var keepSeconds: Double = 600
-        public var keepEnded = 32
+        public var keepEnded = 16
         public init() {}
     }
 

@@ -104,8 +104,10 @@ extension CommandBackend {
                 if control.pauseRequested { flush() }
                 return control.checkpoint()
             }
-            let r = try TrainExperiment.run(o, hooks: hooks)
+            var r = try TrainExperiment.run(o, hooks: hooks)
             flush()
+            // A stopped run reserved room for every iteration it asked for: keep only those it ran.
+            r.records = r.records.map { $0 }
             let size = ChartSize()
             func chart(_ name: String, _ format: OutputFormat, _ make: @escaping () -> Figure) -> (String, JobFile) {
                 let types: [OutputFormat: String] = [.png: "image/png", .svg: "image/svg+xml", .pdf: "application/pdf"]
