@@ -88,7 +88,7 @@ public struct StackedTrajectory: Sendable {
 public enum InputJacobian {
     /// ∂s_j/∂x_j for the step that went from `previous` to `next` with the recorded pre-activations.
     ///
-    /// - vanilla: diag(f′(a)) W_ih; leaky: diag((1−α)⊙tanh′(a)) W_ih.
+    /// - vanilla: diag(f′(a)) W_ih (w-of-f form: W_ih); leaky: diag((1−α)⊙tanh′(a)) W_ih.
     /// - LSTM: ∂c/∂x = diag(c_{j−1}⊙σ′(a_f)) W_if + diag(g⊙σ′(a_i)) W_ii + diag(i⊙tanh′(a_g)) W_ig,
     ///   ∂h/∂x = diag(tanh(c_j)⊙σ′(a_o)) W_io + diag(o⊙tanh′(c_j)) ∂c/∂x (rows [h; c]).
     /// - GRU: ∂n/∂x = diag(tanh′(a_n)) (W_in + diag(u⊙σ′(a_r)) W_ir) with u = W_hn h_{j−1} + b_hn,
@@ -99,6 +99,8 @@ public enum InputJacobian {
         func gate(_ g: Int) -> Matrix { w.block(rows: (g * n)..<((g + 1) * n), cols: 0..<d) }
         switch p.kind {
         case .sigmoid, .tanh, .relu, .linear, .irnn:
+            // w-of-f: x enters outside f, so ∂h_j/∂x_j = W_ih.
+            if p.form == .wOfF { return w }
             let act = p.kind.vanillaActivation ?? .tanh
             return w.scalingRows(by: a.map(act.derivative))
         case .skip:
