@@ -161,7 +161,10 @@ public enum MultilayerProducts {
     /// and E_l selects h from layer l's state. All G^·_k share one log-scale, renormalised after each k
     /// (as in `JacobianProducts.curves`), so long horizons neither underflow nor overflow.
     /// The reported block is the h^L rows × h^l columns.
-    public static func grid(_ run: StackedTrajectory, endStep: Int? = nil, spectral: Bool = true) -> DepthTimeGrid {
+    /// `observe` (tests, small runs): receives each reported block ∂h^L_t/∂h^l_{t−lag} itself, as (lag, l, block),
+    /// the log-scale multiplied back in (exact, but it overflows or underflows for long horizons).
+    public static func grid(_ run: StackedTrajectory, endStep: Int? = nil, spectral: Bool = true,
+                            observe: ((_ lag: Int, _ layer: Int, _ block: Matrix) -> Void)? = nil) -> DepthTimeGrid {
         let depth = run.layers.count
         let t = min(endStep ?? run.steps, run.steps)
         let top = depth - 1
@@ -216,6 +219,11 @@ public enum MultilayerProducts {
             for l in 0..<depth {
                 if zero { spec[l].append(-.infinity); frob[l].append(-.infinity); continue }
                 let blk = MatrixBlock(rows: 0..<hidden[top], cols: 0..<hidden[l])
+                if let observe {
+                    var b = g[l].block(rows: 0..<hidden[top], cols: 0..<hidden[l])
+                    LogScale.scale(&b, byPowerOfTwo: exponent)
+                    observe(lag, l, b)
+                }
                 let fn = g[l].frobeniusNorm(block: blk)
                 if fn == 0 { spec[l].append(-.infinity); frob[l].append(-.infinity); continue }
                 frob[l].append(scale + log10(fn))

@@ -109,12 +109,21 @@ public extension CostModel {
             let layers = stackLayers(o, k)
             e += (layers.reduce(CostEstimate()) { $0 + curves($1) } + depthGrid(layers)).times(perCell)
         }
-        return e
+        return naming(e, layers: o.layers)
+    }
+
+    /// Every part of a stack's estimate is paid once per layer: its advice names --layers too.
+    static func naming(_ e: CostEstimate, layers: Int) -> CostEstimate {
+        guard layers > 1 else { return e }
+        return CostEstimate(e.parts.map { p in
+            p.advice.contains("--layers") ? p
+                : .init(p.name, bytes: p.bytes, operations: p.operations, advice: p.advice.replacingOccurrences(of: "lower ", with: "lower --layers, "))
+        })
     }
 
     /// `heatmap --layers L`: one stack, its forward pass and the depth × lag grid.
     static func stackedHeatmap(_ o: CurvesOptions, _ kind: CellKind) -> CostEstimate {
         let layers = stackLayers(o, kind)
-        return layers.reduce(CostEstimate()) { $0 + model($1) + trajectory($1) } + depthGrid(layers)
+        return naming(layers.reduce(CostEstimate()) { $0 + model($1) + trajectory($1) } + depthGrid(layers), layers: o.layers)
     }
 }
