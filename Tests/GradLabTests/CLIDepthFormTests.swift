@@ -97,6 +97,6 @@ final class CLIDepthFormTests: XCTestCase {
         try usageError(["heatmap", "--layers", "3", "--model", tmp + "/m.json"], mentions: "--layers builds random stacks")
         // Sixteen such layers are over the budget (one fits: DepthTests), and the message says what to lower.
         try usageError(["curves", "--layers", "16", "--cells", "lstm", "--hidden", "256", "--steps", "20000"] + csv, mentions: "lower --layers, --steps")
-        try usageError(["heatmap", "--layers", "16", "--cell", "lstm", "--hidden", "1024", "--steps", "20000"] + csv, mentions: "lower --layers")
+        try usageError(["heatmap", "--layers", "16", "--cell", "lstm", "--hidden", "1024", "--steps", "20000"] + csv, mentions: "or --layers")
     }
 }
