@@ -25,8 +25,29 @@ public enum CellKind: String, CaseIterable, Sendable, Codable {
         }
     }
 
+    /// The cells that come in both textbook forms (`VanillaForm`): the plain ones with one pointwise f.
+    public var hasVanillaForms: Bool {
+        switch self {
+        case .sigmoid, .tanh, .relu, .linear, .irnn: return true
+        default: return false
+        }
+    }
+
     /// Whether the state carries a cell vector c besides h.
     public var hasCellState: Bool { self == .lstm }
+}
+
+/// Where a vanilla cell applies its nonlinearity. Textbooks write the same recurrence two ways:
+/// - `fOfSum` ("f-of-sum", PyTorch's and gradlab's default): h_t = f(W_hh h_{t−1} + W_ih x_t + b),
+///   Jacobian ∂h_t/∂h_{t−1} = diag(f′(a_t)) · W_hh with a_t the sum inside f;
+/// - `wOfF` ("w-of-f", e.g. Pascanu, Mikolov & Bengio 2013): h_t = W_hh f(h_{t−1}) + W_ih x_t + b,
+///   Jacobian ∂h_t/∂h_{t−1} = W_hh · diag(f′(h_{t−1})).
+/// Both satisfy ‖J_t‖₂ ≤ ‖W_hh‖₂ · sup|f′| = β_W β_h. With the same weights and inputs and matched initial
+/// states (g_0 = f(h_0); automatic from zero for tanh, ReLU and linear), the w-of-f state is the f-of-sum
+/// pre-activation, h^{wf}_t = a_t, and the products obey ∂h^{wf}_t/∂h^{wf}_k = W_hh · (∂h_{t−1}/∂h_k) · diag(f′(a_k)).
+public enum VanillaForm: String, CaseIterable, Sendable, Codable {
+    case fOfSum = "f-of-sum"
+    case wOfF = "w-of-f"
 }
 
 /// Per-step upper bounds on the spectral norm of the state Jacobian ‖∂s_j/∂s_{j−1}‖₂.
@@ -100,10 +121,12 @@ public struct CellParameters: Sendable, Equatable {
     public var skipWeight: Matrix?
     /// Skip cells only: the skip length D ≥ 2.
     public var skipLength: Int?
+    /// Vanilla cells only (sigmoid, tanh, relu, linear, irnn): where f is applied (see `VanillaForm`).
+    public var form: VanillaForm = .fOfSum
 
     public init(kind: CellKind, hiddenSize: Int, inputSize: Int, weightIH: Matrix, weightHH: Matrix,
                 biasIH: [Double], biasHH: [Double], alpha: [Double]? = nil,
-                skipWeight: Matrix? = nil, skipLength: Int? = nil) {
+                skipWeight: Matrix? = nil, skipLength: Int? = nil, form: VanillaForm = .fOfSum) {
         self.kind = kind
         self.hiddenSize = hiddenSize
         self.inputSize = inputSize
@@ -114,6 +137,7 @@ public struct CellParameters: Sendable, Equatable {
         self.alpha = alpha
         self.skipWeight = skipWeight
         self.skipLength = skipLength
+        self.form = form
     }
 
     /// Checks every shape and value; the message names the offending field.
@@ -135,6 +159,9 @@ public struct CellParameters: Sendable, Equatable {
         guard weightIH.allFinite else { throw fail("weight_ih contains NaN or infinity") }
         guard weightHH.allFinite else { throw fail("weight_hh contains NaN or infinity") }
         guard (biasIH + biasHH).allSatisfy(\.isFinite) else { throw fail("bias_ih/bias_hh contain NaN or infinity") }
+        if form == .wOfF && !kind.hasVanillaForms {
+            throw fail("the w-of-f form (h_t = W f(h_{t−1}) + U x_t + b) applies to the vanilla cells (sigmoid, tanh, relu, linear, irnn), not to \(kind.rawValue)")
+        }
         if kind == .leaky {
             guard let a = alpha else { throw fail("a leaky cell needs \"alpha\" (\(n) leak rates in [0, 1))") }
             guard a.count == n else { throw fail("alpha must have \(n) entries, got \(a.count)") }

@@ -217,17 +217,32 @@ extension VanillaCell: StructuredJacobian {
 
     /// P·(sJ) = (P·diag(s·f′(a)))·W_hh; the column scaling and a pass summing the output's squares (rows split
     /// at n, `JacobianWork.squares`) run on two threads.
+    /// w-of-f form (J = W_hh·diag(f′(h_{j−1}))): P·(sJ) = (P·W_hh)·diag(s·f′(h_{j−1})), one product then a column scaling.
     public func rightMultiply(_ p: Matrix, previous: [Double], preactivation a: [Double], next: [Double], scaledBy s: Double,
                               into out: inout Matrix, work: inout JacobianWork) {
+        if form == .wOfF {
+            JacobianWork.ensure(&work.a, p.rows, stateSize)
+            BLAS.gemm(p, parameters.weightHH, into: &work.a)
+            Scale.columns(work.a, by: previous.prefix(stateSize).map { activation.derivative($0) * s }, into: &out)
+            work.squares = Scale.rowSquares(out, split: parameters.hiddenSize)
+            return
+        }
         Scale.columns(p, by: a.map { activation.derivative($0) * s }, into: &work.a)
         JacobianWork.ensure(&out, p.rows, stateSize)
         BLAS.gemm(work.a, parameters.weightHH, into: &out)
         work.squares = Scale.rowSquares(out, split: parameters.hiddenSize)
     }
 
-    /// J·P = diag(f′(a))·(W_hh·P).
+    /// J·P = diag(f′(a))·(W_hh·P); w-of-f: J·P = W_hh·(diag(f′(h_{j−1}))·P).
     public func leftMultiply(_ p: Matrix, previous: [Double], preactivation a: [Double], next: [Double],
                              into out: inout Matrix, work: inout JacobianWork) {
+        if form == .wOfF {
+            work.a = p
+            Scale.rows(&work.a, by: previous.prefix(stateSize).map(activation.derivative))
+            JacobianWork.ensure(&out, stateSize, p.cols)
+            BLAS.gemm(parameters.weightHH, work.a, into: &out)
+            return
+        }
         JacobianWork.ensure(&out, stateSize, p.cols)
         BLAS.gemm(parameters.weightHH, p, into: &out)
         Scale.rows(&out, by: a.map(activation.derivative))

@@ -88,7 +88,7 @@ public struct StackedTrajectory: Sendable {
 public enum InputJacobian {
     /// ∂s_j/∂x_j for the step that went from `previous` to `next` with the recorded pre-activations.
     ///
-    /// - vanilla: diag(f′(a)) W_ih; leaky: diag((1−α)⊙tanh′(a)) W_ih.
+    /// - vanilla: diag(f′(a)) W_ih (w-of-f form: W_ih); leaky: diag((1−α)⊙tanh′(a)) W_ih.
     /// - LSTM: ∂c/∂x = diag(c_{j−1}⊙σ′(a_f)) W_if + diag(g⊙σ′(a_i)) W_ii + diag(i⊙tanh′(a_g)) W_ig,
     ///   ∂h/∂x = diag(tanh(c_j)⊙σ′(a_o)) W_io + diag(o⊙tanh′(c_j)) ∂c/∂x (rows [h; c]).
     /// - GRU: ∂n/∂x = diag(tanh′(a_n)) (W_in + diag(u⊙σ′(a_r)) W_ir) with u = W_hn h_{j−1} + b_hn,
@@ -99,6 +99,8 @@ public enum InputJacobian {
         func gate(_ g: Int) -> Matrix { w.block(rows: (g * n)..<((g + 1) * n), cols: 0..<d) }
         switch p.kind {
         case .sigmoid, .tanh, .relu, .linear, .irnn:
+            // w-of-f: x enters outside f, so ∂h_j/∂x_j = W_ih.
+            if p.form == .wOfF { return w }
             let act = p.kind.vanillaActivation ?? .tanh
             return w.scalingRows(by: a.map(act.derivative))
         case .skip:
@@ -159,7 +161,10 @@ public enum MultilayerProducts {
     /// and E_l selects h from layer l's state. All G^·_k share one log-scale, renormalised after each k
     /// (as in `JacobianProducts.curves`), so long horizons neither underflow nor overflow.
     /// The reported block is the h^L rows × h^l columns.
-    public static func grid(_ run: StackedTrajectory, endStep: Int? = nil, spectral: Bool = true) -> DepthTimeGrid {
+    /// `observe` (tests, small runs): receives each reported block ∂h^L_t/∂h^l_{t−lag} itself, as (lag, l, block),
+    /// the log-scale multiplied back in (exact, but it overflows or underflows for long horizons).
+    public static func grid(_ run: StackedTrajectory, endStep: Int? = nil, spectral: Bool = true,
+                            observe: ((_ lag: Int, _ layer: Int, _ block: Matrix) -> Void)? = nil) -> DepthTimeGrid {
         let depth = run.layers.count
         let t = min(endStep ?? run.steps, run.steps)
         let top = depth - 1
@@ -214,6 +219,11 @@ public enum MultilayerProducts {
             for l in 0..<depth {
                 if zero { spec[l].append(-.infinity); frob[l].append(-.infinity); continue }
                 let blk = MatrixBlock(rows: 0..<hidden[top], cols: 0..<hidden[l])
+                if let observe {
+                    var b = g[l].block(rows: 0..<hidden[top], cols: 0..<hidden[l])
+                    LogScale.scale(&b, byPowerOfTwo: exponent)
+                    observe(lag, l, b)
+                }
                 let fn = g[l].frobeniusNorm(block: blk)
                 if fn == 0 { spec[l].append(-.infinity); frob[l].append(-.infinity); continue }
                 frob[l].append(scale + log10(fn))

@@ -27,10 +27,14 @@ public struct RandomModelSpec: Sendable, Equatable {
     public var inputScale: Double
     /// Skip cells: the skip length D.
     public var skipLength: Int
+    /// Vanilla cells: h_t = f(W h_{t−1} + U x_t + b) (f-of-sum) or h_t = W f(h_{t−1}) + U x_t + b (w-of-f).
+    /// Only the form differs: the weights and inputs are the same for both.
+    public var form: VanillaForm = .fOfSum
 
     public init(kind: CellKind, hidden: Int = 32, input: Int = 8, steps: Int = 100, gain: Double = 1, seed: UInt64 = 0,
                 initialization: RecurrentInit = .gaussian, forgetBias: Double = 0,
-                leakRange: ClosedRange<Double> = 0.02...0.2, inputScale: Double = 1, skipLength: Int = 4) {
+                leakRange: ClosedRange<Double> = 0.02...0.2, inputScale: Double = 1, skipLength: Int = 4,
+                form: VanillaForm = .fOfSum) {
         self.kind = kind
         self.hidden = hidden
         self.input = input
@@ -42,6 +46,7 @@ public struct RandomModelSpec: Sendable, Equatable {
         self.leakRange = leakRange
         self.inputScale = inputScale
         self.skipLength = skipLength
+        self.form = form
     }
 }
 
@@ -58,9 +63,37 @@ public enum RandomModels {
     /// - skip: tanh units; W_hh and W_skip each drawn like W_hh with gain g/√2, so the two paths together
     ///   carry the same variance as one vanilla W_hh of gain g (a fair comparison with tanh).
     public static func make(_ s: RandomModelSpec) -> Model {
-        let n = s.hidden, d = s.input, g = s.kind.gateCount
+        let n = s.hidden
         var wr = SeededRNG.derived(seed: s.seed, stream: 1)
         var xr = SeededRNG.derived(seed: s.seed, stream: 2)
+        let params = layerParameters(s, input: s.input, rng: &wr)
+        let inputs = (0..<s.steps).map { _ in xr.gaussians(s.input, std: s.inputScale) }
+        let zeros = [Double](repeating: 0, count: n)
+        return Model(parameters: params, h0: zeros, c0: s.kind == .lstm ? zeros : nil, inputs: inputs)
+    }
+
+    /// The cells that can be stacked (`makeStack`): those with PyTorch's layout, the one `gradlab import` reads
+    /// (leaky units and skip cells have parameters a state_dict does not hold).
+    public static func stackable(_ kind: CellKind) -> Bool { kind != .leaky && kind != .skip }
+
+    /// A stack of `layers` layers in PyTorch's layout (`num_layers`): layer 0 is exactly `make(s)`'s layer
+    /// (same weights, same inputs x_t), layer l > 0 reads h^{l−1}_t, so its weight_ih is gates·n × n, drawn by the
+    /// same recipe (W_ih ~ N(0, 1/n)) from its own stream of the seed. Initial states are zero. One layer gives
+    /// `make(s)`'s model.
+    public static func makeStack(_ s: RandomModelSpec, layers: Int) -> StackedModel {
+        precondition(layers >= 1 && stackable(s.kind))
+        let single = make(s)
+        var params = [single.parameters]
+        for l in 1..<max(layers, 1) {
+            var wr = SeededRNG.derived(seed: s.seed, stream: 1000 + UInt64(l))
+            params.append(layerParameters(s, input: s.hidden, rng: &wr))
+        }
+        return StackedModel(layers: params, inputs: single.inputs)
+    }
+
+    /// One layer's weights by the recipe of `make`, reading `input` values per step.
+    static func layerParameters(_ s: RandomModelSpec, input d: Int, rng wr: inout SeededRNG) -> CellParameters {
+        let n = s.hidden, g = s.kind.gateCount
         func recurrentBlock() -> Matrix {
             switch s.initialization {
             case .gaussian: return Init.recurrent(n: n, gain: s.gain, rng: &wr)
@@ -87,9 +120,8 @@ public enum RandomModels {
             ? (0..<n).map { _ in 1 - wr.uniform(s.leakRange.lowerBound, s.leakRange.upperBound) } : nil
         let params = CellParameters(kind: s.kind, hiddenSize: n, inputSize: d, weightIH: wih, weightHH: whh,
                                     biasIH: bih, biasHH: [Double](repeating: 0, count: g * n), alpha: alpha,
-                                    skipWeight: wskip, skipLength: s.kind == .skip ? s.skipLength : nil)
-        let inputs = (0..<s.steps).map { _ in xr.gaussians(d, std: s.inputScale) }
-        let zeros = [Double](repeating: 0, count: n)
-        return Model(parameters: params, h0: zeros, c0: s.kind == .lstm ? zeros : nil, inputs: inputs)
+                                    skipWeight: wskip, skipLength: s.kind == .skip ? s.skipLength : nil,
+                                    form: s.kind.hasVanillaForms ? s.form : .fOfSum)
+        return params
     }
 }

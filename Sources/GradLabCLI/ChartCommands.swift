@@ -62,6 +62,8 @@ struct HeatmapCommand: ParsableCommand {
 
     @Option(name: [.customLong("cell"), .customLong("cells")], help: "Cell (one).") var cell: CellKind = .tanh
     @OptionGroup var model: ModelOptions
+    @OptionGroup var formOption: FormOption
+    @OptionGroup var layersOption: LayersOption
     @Option(help: "Norm: spectral or frobenius.") var norm: NormKind = .spectral
     @Option(name: .customLong("model"), help: ArgumentHelp("Analyse this gradlab.model/1 file instead.", valueName: "file"))
     var modelPath: String?
@@ -76,10 +78,24 @@ struct HeatmapCommand: ParsableCommand {
         var o = CurvesOptions()
         o.cells = [cell]
         try model.apply(to: &o, allowList: false)
+        o.form = formOption.form
+        o.layers = layersOption.layers
+        if modelPath != nil && o.form != .fOfSum {
+            throw GradLabError.usage("--form applies to random models; a model file states its own form (\"form\": \"w-of-f\")")
+        }
+        if modelPath != nil && o.layers > 1 {
+            throw GradLabError.usage("--layers builds random stacks and does not apply to --model files (analyse a saved stack with gradlab import)")
+        }
         try o.validate()
-        // All pairs cost O(T²) products: keep it to what a heatmap can show.
-        try Check.atMost(o.steps, 2000, "--steps", "a heatmap needs T² products; use `curves` for long horizons")
-        if modelPath == nil { try Budget.admit(CostModel.heatmap(o)) }
+        if o.layers > 1 {
+            // The depth × lag grid costs T·L products: one column per lag.
+            try Check.atMost(o.steps, 20_000, "--steps", "a depth × lag heatmap has one column per lag; use `curves --layers` for long horizons")
+            try Budget.admit(CostModel.stackedHeatmap(o, cell))
+        } else {
+            // All pairs cost O(T²) products: keep it to what a heatmap can show.
+            try Check.atMost(o.steps, 2000, "--steps", "a heatmap needs T² products; use `curves` for long horizons")
+            if modelPath == nil { try Budget.admit(CostModel.heatmap(o)) }
+        }
         try chart.size.validate()
         return o
     }
@@ -114,7 +130,8 @@ struct HeatmapCommand: ParsableCommand {
                 return Array((String(decoding: data, as: UTF8.self) + "\n").utf8)
             },
         ]
-        let label = modelPath == nil ? "\(m.kind.rawValue) RNN (n = \(m.parameters.hiddenSize), gain \(Format.short(o.gain)))" : m.kind.rawValue
+        let form = m.parameters.form == .wOfF ? ", w-of-f" : ""
+        let label = modelPath == nil ? "\(m.kind.rawValue) RNN (n = \(m.parameters.hiddenSize), gain \(Format.short(o.gain))\(form))" : m.kind.rawValue + form
         let fig = HeatmapChart.figure(grid, label: label, size: chart.size)
         if let title { FigureFile.retitle(fig, title) }
         let masked = grid.enumerated().map { ti, row in row.enumerated().map { k, v in k <= ti ? v : .nan } }
@@ -130,6 +147,7 @@ struct HeatmapCommand: ParsableCommand {
         try OutputFile.checkDistinct([("--out", out), ("--csv", csv), ("--json", json), ("--model", modelPath)].compactMap { o, p in p.map { (o, $0) } })
         if let out { try FigureFile.check(out) }
         for p in [csv, json].compactMap({ $0 }) { try OutputFile.checkWritable(p) }
+        if o.layers > 1 { return try runStack(o) }
         let m = try modelPath.map { try ModelFile.load($0) } ?? RandomModels.make(o.spec(cell))
         // A model file's T is its own: the T² pairs are budgeted like the --steps of a random model.
         if let modelPath { try Budget.admit(CostModel.heatmap(CostModel.layer(m)), origin: .file(modelPath)) }
@@ -139,6 +157,35 @@ struct HeatmapCommand: ParsableCommand {
         if let csv { try OutputFile.write(try r.files["csv"]!(), to: csv); print("wrote \(csv)") }
         if let json { try OutputFile.write(try r.files["json"]!(), to: json); print("wrote \(json)") }
         if let out { try FigureFile.save(r.figure, to: out); print("wrote \(out)") }
+    }
+}
+
+extension HeatmapCommand {
+    /// `--layers L > 1`: the depth × lag grid log10‖∂h^top_T/∂h^l_{T−lag}‖ of one random stack, as a heatmap.
+    func runStack(_ o: CurvesOptions) throws {
+        let stack = RandomModels.makeStack(o.spec(cell), layers: o.layers)
+        let label = "\(cell.rawValue) RNN (n = \(o.hidden), gain \(Format.short(o.gain)))"
+        let r = try DepthExperiment.analyse(stack, label: label, curves: false)
+        if let w = r.overflowWarning { Console.warning(w) }
+        let values = norm == .spectral ? r.grid.log10Spectral : r.grid.log10Frobenius
+        let t = r.grid.endStep
+        print("\(cell.rawValue), \(o.layers) layers: log10‖∂h^top_\(t)/∂h^l_0‖ = " + values.indices.map { "\(Format.fixed(values[$0][t], 2)) (layer \($0))" }.joined(separator: ", "))
+        if let csv {
+            var lines = ["layer,lag,log10_norm"]
+            for (l, row) in values.enumerated() { for (lag, v) in row.enumerated() { lines.append("\(l),\(lag),\(Format.exact(v))") } }
+            try OutputFile.write(lines.joined(separator: "\n") + "\n", to: csv)
+            print("wrote \(csv)")
+        }
+        if let json {
+            let doc: [String: Any] = ["cell": cell.rawValue, "hidden_size": o.hidden, "layers": o.layers, "norm": norm.rawValue, "t": t,
+                                      "log10_norm": values.map { $0.map(Format.json) },
+                                      "parameters": ["steps": o.steps, "gain": o.gain, "seed": o.seed, "input": o.input, "input_scale": o.inputScale,
+                                                     "init": o.initialization.rawValue, "forget_bias": o.forgetBias]]
+            let data = try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys])
+            try OutputFile.write(String(decoding: data, as: UTF8.self) + "\n", to: json)
+            print("wrote \(json)")
+        }
+        if let out { try FigureFile.save(DepthExperiment.heatmap(r, norm: norm, size: chart.size), to: out, title: title); print("wrote \(out)") }
     }
 }
 

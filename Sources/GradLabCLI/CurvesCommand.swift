@@ -12,10 +12,14 @@ struct CurvesCommand: ParsableCommand {
     @Option(name: [.customLong("cells"), .customLong("cell")], help: ArgumentHelp("Comma-separated cells: \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "list"))
     var cells = CellList(argument: "sigmoid,tanh,relu,irnn,lstm")!
     @OptionGroup var model: ModelOptions
+    @OptionGroup var formOption: FormOption
+    @OptionGroup var layersOption: LayersOption
     @Option(help: "Norm for the summary: spectral or frobenius (files hold both).") var norm: NormKind = .spectral
     @OptionGroup var modelFiles: ModelFileOptions
-    @Option(help: ArgumentHelp("Write each model as gradlab.model/1 ('{cell}' in the name, or -cell before the extension).", valueName: "file"))
+    @Option(help: ArgumentHelp("Write each model as gradlab.model/1 ('{cell}' in the name, or -cell before the extension). With --layers: each stack as a PyTorch state_dict .npz (weight_ih_l0 …, and its inputs), which `gradlab import` reads back exactly.", valueName: "file"))
     var saveModel: String?
+    @Option(help: ArgumentHelp("With --layers: write ‖∂h^top_T/∂h^l_k‖ for every stack, layer and lag as CSV.", valueName: "file"))
+    var gridCsv: String?
     @Option(help: ArgumentHelp("Write every curve as CSV.", valueName: "file")) var csv: String?
     @Option(help: ArgumentHelp("Write every curve and summary as JSON.", valueName: "file")) var json: String?
     @Option(help: ArgumentHelp("Draw the curves: .png, .svg or .pdf.", valueName: "file")) var out: String?
@@ -28,7 +32,7 @@ struct CurvesCommand: ParsableCommand {
     @OptionGroup var chart: ChartOptions
 
     var outputs: [(option: String, path: String)] {
-        [("--csv", csv), ("--json", json), ("--out", out)].compactMap { o, p in p.map { (o, $0) } }
+        [("--csv", csv), ("--json", json), ("--out", out), ("--grid-csv", gridCsv)].compactMap { o, p in p.map { (o, $0) } }
     }
 
     /// The bounds `--bounds` and `--no-bounds` ask for.
@@ -51,9 +55,12 @@ struct CurvesCommand: ParsableCommand {
     func admitted() throws -> CurvesOptions {
         var o = try model.curvesOptions(cells, modelFiles)
         o.norm = norm
+        o.form = formOption.form
+        o.layers = layersOption.layers
         if let gains { o.gains = try gains.values(flag: "--gains") }
         try o.validate()
-        try Budget.admit(CostModel.curves(o))
+        if gridCsv != nil && o.layers == 1 { throw GradLabError.usage("--grid-csv needs --layers 2 or more (the gradient through depth)") }
+        try Budget.admit(o.layers > 1 ? CostModel.stackedCurves(o) : CostModel.curves(o))
         try chart.size.validate()
         _ = try boundKinds()
         return o
@@ -121,8 +128,9 @@ struct CurvesCommand: ParsableCommand {
     func run() throws {
         let o = try admitted()
         try OutputFile.checkDistinct(outputs)
-        for path in [csv, json].compactMap({ $0 }) { try OutputFile.checkWritable(path) }
+        for path in [csv, json, gridCsv].compactMap({ $0 }) { try OutputFile.checkWritable(path) }
         if let out { try FigureFile.check(out) }
+        if o.layers > 1 { return try runStacks(o) }
 
         let labelled = try CurvesExperiment.models(o)
         // Models from files: their own sizes go through the same budget (a 10^6-step file is not a 100-step run).
@@ -142,6 +150,39 @@ struct CurvesCommand: ParsableCommand {
         if let json { try OutputFile.write(try r.files["json"]!(), to: json); print("wrote \(json)") }
         if let out {
             try FigureFile.save(r.figure, to: out)
+            print("wrote \(out)")
+        }
+    }
+
+    /// `--layers L > 1`: one random stack per cell, each layer's own curves and the gradient through depth and time.
+    func runStacks(_ o: CurvesOptions) throws {
+        let stacks = try DepthExperiment.stacks(o)
+        if let save = saveModel {
+            guard save.lowercased().hasSuffix(".npz") else {
+                throw GradLabError.usage("--save-model with --layers writes a PyTorch state_dict: give a .npz file name (got \(quoted(save)))")
+            }
+            let paths = stacks.map { OutputFile.expand(save, name: $0.label.replacingOccurrences(of: " ", with: "-"), multiple: stacks.count > 1) }
+            try OutputFile.checkDistinct(outputs + paths.map { ("--save-model", $0) })
+            for p in paths { try OutputFile.checkWritable(p) }
+            for (p, s) in zip(paths, stacks) {
+                try OutputFile.write(try NpzWriter.stateDict(s.model), to: p)
+                let kind = s.model.layers[0].kind
+                let hint = kind.gateCount == 1 ? " --cell \(kind == .irnn ? "relu" : kind.rawValue)" : ""
+                print("wrote \(p) (read it back with: gradlab import \(p)\(hint))")
+            }
+        }
+        let reports = try stacks.map { try DepthExperiment.analyse($0.model, label: $0.label) }
+        for r in reports {
+            if let w = r.overflowWarning { Console.warning(w) }
+            for c in r.layers { if let w = c.warning() { Console.warning(w) } }
+        }
+        print(DepthExperiment.table(reports, norm: norm))
+        if let csv { try OutputFile.write(CurvesExperiment.csv(reports.flatMap(\.layers)), to: csv); print("wrote \(csv)") }
+        if let gridCsv { try OutputFile.write(DepthExperiment.gridCSV(reports), to: gridCsv); print("wrote \(gridCsv)") }
+        if let json { try OutputFile.write(try DepthExperiment.json(reports, options: o), to: json); print("wrote \(json)") }
+        if let out {
+            let b = try boundKinds()
+            try FigureFile.save(DepthExperiment.figure(reports, norm: norm, bounds: b.classical, size: chart.size), to: out, title: title)
             print("wrote \(out)")
         }
     }

@@ -32,6 +32,26 @@ public struct Gradlab: ParsableCommand {
 }
 
 extension CellKind: ExpressibleByArgument {}
+extension VanillaForm: ExpressibleByArgument {}
+
+/// `--form`: which textbook form the vanilla cells take (curves, heatmap, spectrum).
+struct FormOption: ParsableArguments {
+    @Option(help: ArgumentHelp("""
+        Vanilla cells (sigmoid, tanh, relu, linear, irnn): f-of-sum is h_t = f(W h_{t−1} + U x_t + b), PyTorch's \
+        form, with Jacobian diag(f′(a_t))·W; w-of-f is h_t = W f(h_{t−1}) + U x_t + b, with Jacobian W·diag(f′(h_{t−1})). \
+        Same weights and inputs either way; both obey the bound (β_W β_h)^(t−k).
+        """, valueName: "f-of-sum|w-of-f"))
+    var form: VanillaForm = .fOfSum
+}
+
+/// `--layers`: random stacks in PyTorch's layout (curves, heatmap).
+struct LayersOption: ParsableArguments {
+    @Option(parsing: .unconditional, help: ArgumentHelp("""
+        Stack this many layers (PyTorch's num_layers: layer l > 0 reads layer l−1's h; weight_ih_l{l} is gates·n × n). \
+        Layer 0 is the one-layer model of the same seed. Up to \(CurvesOptions.maxLayers).
+        """, valueName: "L"))
+    var layers = 1
+}
 extension NormKind: ExpressibleByArgument {}
 extension RecurrentInit: ExpressibleByArgument {}
 
@@ -227,8 +247,9 @@ struct TrainCell: ExpressibleByArgument {
 }
 
 /// The nonlinearity of a plain PyTorch `nn.RNN` layer, which the state_dict does not store.
+/// sigmoid and linear are not PyTorch's, but stacks gradlab saved (`curves --layers … --save-model x.npz`) may use them.
 enum ImportCell: String, ExpressibleByArgument, CaseIterable {
-    case tanh, relu
-    var kind: CellKind { self == .tanh ? .tanh : .relu }
+    case tanh, relu, sigmoid, linear
+    var kind: CellKind { CellKind(rawValue: rawValue)! }
 }
 

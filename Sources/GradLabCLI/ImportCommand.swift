@@ -25,7 +25,7 @@ struct ImportCommand: ParsableCommand {
         """)
 
     @Argument(help: ArgumentHelp("The .npz (or gradlab.model/1 .json) file.", valueName: "file")) var file: String
-    @Option(name: [.customLong("cell"), .customLong("cells")], help: "Nonlinearity of plain nn.RNN layers (PyTorch does not store it; LSTM and GRU layers need none).")
+    @Option(name: [.customLong("cell"), .customLong("cells")], help: "Nonlinearity of plain nn.RNN layers (PyTorch does not store it; LSTM and GRU layers need none): tanh or relu, or sigmoid and linear for stacks gradlab saved.")
     var cell: ImportCell?
     @Option(help: ArgumentHelp("state_dict key prefix to use when the file holds several modules (e.g. 'encoder.').", valueName: "prefix"))
     var prefix: String?

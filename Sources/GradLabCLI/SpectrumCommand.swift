@@ -23,6 +23,7 @@ struct SpectrumCommand: ParsableCommand {
     @Option(name: [.customLong("cells"), .customLong("cell")], help: ArgumentHelp("Comma-separated cells: \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "list"))
     var cells = CellList(argument: "tanh,lstm")!
     @OptionGroup var model: ModelOptions
+    @OptionGroup var formOption: FormOption
     @Option(help: ArgumentHelp("Comma-separated lags t − k (default: 1, 10, 0.3·T, T).", valueName: "list")) var lags: String?
     @Option(help: "Decompose the h→h block (hidden) or the full state product (state; (h, c) for the LSTM).") var block: SpectrumBlock = .hidden
     @OptionGroup var modelFiles: ModelFileOptions
@@ -34,7 +35,8 @@ struct SpectrumCommand: ParsableCommand {
 
     /// Validated options and lags, admitted by the budget.
     func admitted() throws -> (CurvesOptions, [Int]?) {
-        let o = try model.curvesOptions(cells, modelFiles)
+        var o = try model.curvesOptions(cells, modelFiles)
+        o.form = formOption.form
         try o.validate()
         try Check.atMost(o.hidden, 2048, "--hidden", "each lag needs a full SVD")
         var lagList: [Int]?

@@ -296,7 +296,7 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(train.contains("lstm"), train)
         XCTAssertFalse(train.contains("skip"), "train --help lists skip")
         let importHelp = try Self.run(["import", "--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        XCTAssertTrue(importHelp.contains("(values: tanh, relu)"), importHelp)
+        XCTAssertTrue(importHelp.contains("(values: tanh, relu, sigmoid, linear)"), importHelp)
         XCTAssertTrue(try Self.run(["sweep", "--help"]).stdout.contains("(default: 0.5:2.0:0.05)"))
     }
 

@@ -79,3 +79,51 @@ public extension CostModel {
         return e
     }
 }
+
+public extension CostModel {
+    /// The gradient through depth and time of a stack (`MultilayerProducts.grid`): every layer's block of the
+    /// adjoint sweep at every lag, plus the input Jacobians that carry it down a layer.
+    static func depthGrid(_ layers: [Layer]) -> CostEstimate {
+        guard layers.count > 1, let top = layers.last else { return CostEstimate() }
+        let t = top.t, rows = top.stateSize
+        var ops = 0.0, bytes = 0.0
+        for (i, l) in layers.enumerated() {
+            ops += t * (products(l, count: 1, name: "", advice: "").operations + 2 * rows * l.stateSize)
+            bytes += 4 * rows * l.stateSize * double
+            if i > 0 { ops += t * (2 * rows * l.stateSize * layers[i - 1].n + 8 * l.gates * l.n * l.d) }
+        }
+        return CostEstimate([.init("the gradient through \(layers.count) layers (T = \(top.steps))", bytes: bytes + 2 * Double(layers.count) * t * double,
+                                   operations: ops, advice: "lower --steps, --hidden or --layers")])
+    }
+
+    /// The layers of one random stack of `o` (`--layers`): layer 0 reads d inputs, the rest n.
+    static func stackLayers(_ o: CurvesOptions, _ kind: CellKind) -> [Layer] {
+        (0..<max(1, o.layers)).map { Layer(kind: kind, hidden: o.hidden, input: $0 == 0 ? o.input : o.hidden, steps: o.steps) }
+    }
+
+    /// `curves --layers L`: one stack per cell (× gains): every layer's curves and the depth × lag grid.
+    static func stackedCurves(_ o: CurvesOptions) -> CostEstimate {
+        var e = CostEstimate()
+        let perCell = Double(max(1, o.gains.count))
+        for k in o.cells {
+            let layers = stackLayers(o, k)
+            e += (layers.reduce(CostEstimate()) { $0 + curves($1) } + depthGrid(layers)).times(perCell)
+        }
+        return naming(e, layers: o.layers)
+    }
+
+    /// Every part of a stack's estimate is paid once per layer: its advice names --layers too.
+    static func naming(_ e: CostEstimate, layers: Int) -> CostEstimate {
+        guard layers > 1 else { return e }
+        return CostEstimate(e.parts.map { p in
+            p.advice.contains("--layers") ? p
+                : .init(p.name, bytes: p.bytes, operations: p.operations, advice: p.advice.replacingOccurrences(of: "lower ", with: "lower --layers, "))
+        })
+    }
+
+    /// `heatmap --layers L`: one stack, its forward pass and the depth × lag grid.
+    static func stackedHeatmap(_ o: CurvesOptions, _ kind: CellKind) -> CostEstimate {
+        let layers = stackLayers(o, kind)
+        return naming(layers.reduce(CostEstimate()) { $0 + model($1) + trajectory($1) } + depthGrid(layers), layers: o.layers)
+    }
+}

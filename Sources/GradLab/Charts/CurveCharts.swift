@@ -53,6 +53,15 @@ public enum CurveCharts {
         let ax = fig.axes
         let t = results.map(\.curves.endStep).max() ?? 0
         ax.title = title ?? "Gradient norm ‖∂h_{t}/∂h_{k}‖ against the lag (t = \(t))"
+        draw(results, into: ax, of: fig, norm: norm, bounds: bounds, trajectoryBounds: trajectoryBounds)
+        return fig
+    }
+
+    /// The curves chart's content drawn into one panel `ax` of `fig` (notes go to the figure): the curves, their
+    /// bounds clipped to the curves' range, the norm-1 line and the regime labels.
+    public static func draw(_ results: [CellCurves], into ax: Axes, of fig: Figure, norm: NormKind, bounds: Bool = true,
+                            trajectoryBounds: Bool = false) {
+        let t = results.map(\.curves.endStep).max() ?? 0
         ax.xLabel = "lag t − k (steps back in time)"
         ax.yLabel = norm == .spectral ? "‖∂h_{t}/∂h_{k}‖_{2}" : "‖∂h_{t}/∂h_{k}‖_{F}"
         ax.yScale = .log10Data
@@ -121,7 +130,6 @@ public enum CurveCharts {
         }
         ax.hline(0, label: "norm 1", color: .gray, dash: .solid, width: 1)
         annotateRegimes(ax, range: ax.yRange!, t: t, curves: drawn)
-        return fig
     }
 
     /// "exploding" above the norm-1 line and "vanishing" below, each placed where no curve passes

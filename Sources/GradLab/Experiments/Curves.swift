@@ -22,6 +22,12 @@ public struct CurvesOptions: Sendable {
     public var gains: [Double] = []
     /// Analyse these gradlab.model/1 files instead of random models.
     public var modelPaths: [String] = []
+    /// Vanilla cells: f-of-sum (h_t = f(W h_{t−1} + U x_t + b), the default) or w-of-f (h_t = W f(h_{t−1}) + U x_t + b).
+    public var form: VanillaForm = .fOfSum
+    /// Random stacks of this many layers (PyTorch's layout, `RandomModels.makeStack`); 1 = one layer.
+    public var layers = 1
+    /// The deepest stack `--layers` builds.
+    public static let maxLayers = 16
     public init() {}
 
     public func validate() throws {
@@ -37,12 +43,34 @@ public struct CurvesOptions: Sendable {
         try Check.atMost(hidden, 4096, "--hidden", "larger state sizes do not fit this tool's dense n×n products")
         try Check.atMost(steps, 1_000_000, "--steps", "longer runs would not fit in memory")
         guard !cells.isEmpty || !modelPaths.isEmpty else { throw GradLabError.usage("--cells must name at least one cell") }
+        guard layers >= 1 && layers <= CurvesOptions.maxLayers else {
+            throw GradLabError.usage("--layers must lie between 1 and \(CurvesOptions.maxLayers) (got \(layers))")
+        }
+        if layers > 1 {
+            guard modelPaths.isEmpty else {
+                throw GradLabError.usage("--layers builds random stacks and does not apply to --model files (analyse a saved stack with gradlab import)")
+            }
+            if let bad = cells.first(where: { !RandomModels.stackable($0) }) {
+                throw GradLabError.usage("--layers: \(bad.rawValue) cells cannot be stacked in PyTorch's layout (their parameters are not in a state_dict); use sigmoid, tanh, relu, linear, irnn, lstm or gru")
+            }
+            guard form == .fOfSum else {
+                throw GradLabError.usage("--form w-of-f takes one layer: --layers builds PyTorch's stacked layout, which has only the f-of-sum form")
+            }
+        }
+        if form == .wOfF {
+            guard modelPaths.isEmpty else {
+                throw GradLabError.usage("--form applies to random models; a model file states its own form (\"form\": \"w-of-f\")")
+            }
+            if let bad = cells.first(where: { !$0.hasVanillaForms }) {
+                throw GradLabError.usage("--form w-of-f applies to the vanilla cells (sigmoid, tanh, relu, linear, irnn), not to \(bad.rawValue): pass --cells")
+            }
+        }
     }
 
     public func spec(_ kind: CellKind, gain: Double? = nil) -> RandomModelSpec {
         RandomModelSpec(kind: kind, hidden: hidden, input: input, steps: steps, gain: gain ?? self.gain, seed: seed,
                         initialization: initialization, forgetBias: forgetBias, leakRange: leakRange, inputScale: inputScale,
-                        skipLength: skipLength)
+                        skipLength: skipLength, form: form)
     }
 }
 
@@ -98,6 +126,7 @@ public enum CurvesExperiment {
             // Leaky cells carry their time constants 1/a in the label: the same numbers read as leak rates or
             // as retentions give very different cells.
             func name(_ k: CellKind) -> String {
+                if o.form == .wOfF { return "\(k.rawValue) w-of-f" }
                 guard k == .leaky else { return k.rawValue }
                 let lo = 1 / o.leakRange.upperBound, hi = 1 / o.leakRange.lowerBound
                 func f(_ v: Double) -> String { String(format: "%.3g", v) }      // 5, 50, 1.02, 1.25
@@ -111,7 +140,7 @@ public enum CurvesExperiment {
         } else {
             for path in o.modelPaths {
                 let m = try ModelFile.load(path)
-                out.append((m.kind.rawValue, m))
+                out.append((m.parameters.form == .wOfF ? "\(m.kind.rawValue) w-of-f" : m.kind.rawValue, m))
             }
         }
         // Disambiguate repeated labels ("tanh", "tanh #2").
@@ -312,6 +341,8 @@ public enum CurvesExperiment {
             ? ["hidden": o.hidden, "input": o.input, "steps": o.steps, "gain": o.gains.isEmpty ? [o.gain] : o.gains, "seed": o.seed,
                "input_scale": o.inputScale,
                "init": o.initialization.rawValue, "forget_bias": o.forgetBias, "norm": o.norm.rawValue]
+                .merging(o.form == .fOfSum ? [:] : ["form": o.form.rawValue]) { a, _ in a }
+                .merging(o.layers == 1 ? [:] : ["layers": o.layers]) { a, _ in a }
             : ["models": o.modelPaths, "norm": o.norm.rawValue]
         return try JSONOut.data(["format": "gradlab.curves/1", "parameters": params, "cells": cells])
     }

@@ -5,7 +5,8 @@ import Linear
 /// gradlab.model/1: one recurrent layer, its initial state and its input sequence, as JSON (DESIGN.md).
 /// Rows are matrix rows in PyTorch's layout. Extensions to the agreed format: leaky cells add "alpha", the per-unit
 /// *retention* α (h_t = α⊙h_{t−1} + (1−α)⊙tanh(·); the leak rate is a = 1 − α; unchanged since the first version);
-/// skip cells add "weight_skip" (n×n) and "skip" (D).
+/// skip cells add "weight_skip" (n×n) and "skip" (D); vanilla cells in the other textbook form add "form": "w-of-f"
+/// (h_t = W_hh f(h_{t−1}) + W_ih x_t + b; absent means "f-of-sum", h_t = f(W_hh h_{t−1} + W_ih x_t + b)).
 public enum ModelFile {
     public static let format = "gradlab.model/1"
 
@@ -23,6 +24,7 @@ public enum ModelFile {
         var alpha: [Double]?
         var weight_skip: [[Double]]?
         var skip: Int?
+        var form: String?
         var inputs: [[Double]]
     }
 
@@ -31,7 +33,8 @@ public enum ModelFile {
         let payload = Payload(format: format, cell: p.kind.rawValue, hidden_size: p.hiddenSize, input_size: p.inputSize,
                               weight_ih: p.weightIH.nestedRows, weight_hh: p.weightHH.nestedRows,
                               bias_ih: p.biasIH, bias_hh: p.biasHH, h0: m.h0, c0: m.c0, alpha: p.alpha,
-                              weight_skip: p.skipWeight?.nestedRows, skip: p.skipLength, inputs: m.inputs)
+                              weight_skip: p.skipWeight?.nestedRows, skip: p.skipLength,
+                              form: p.form == .fOfSum ? nil : p.form.rawValue, inputs: m.inputs)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var d = try enc.encode(payload)
@@ -58,6 +61,13 @@ public enum ModelFile {
         guard let kind = CellKind(rawValue: p.cell) else {
             throw GradLabError.data("\(source): unknown cell \(quoted(p.cell, quote: "\"")) (expected one of \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
+        var form = VanillaForm.fOfSum
+        if let f = p.form {
+            guard let v = VanillaForm(rawValue: f) else {
+                throw GradLabError.data("\(source): unknown form \(quoted(f, quote: "\"")) (expected \"f-of-sum\" or \"w-of-f\")")
+            }
+            form = v
+        }
         func matrix(_ rows: [[Double]], _ name: String, cols: Int) throws -> Matrix {
             if rows.isEmpty { return Matrix(rows: 0, cols: cols) }
             guard let m = Matrix(nestedRows: rows) else { throw GradLabError.data("\(source): rows of \(name) have different lengths") }
@@ -68,7 +78,7 @@ public enum ModelFile {
                                     weightHH: try matrix(p.weight_hh, "weight_hh", cols: p.hidden_size),
                                     biasIH: p.bias_ih, biasHH: p.bias_hh, alpha: p.alpha,
                                     skipWeight: try p.weight_skip.map { try matrix($0, "weight_skip", cols: p.hidden_size) },
-                                    skipLength: p.skip)
+                                    skipLength: p.skip, form: form)
         let model = Model(parameters: params, h0: p.h0, c0: p.c0, inputs: p.inputs)
         do { try model.validate() } catch { throw GradLabError.data("\(source): \(error)") }
         if let problem = WeightChecks.overflowProblem(params) { throw GradLabError.data("\(source): \(problem)") }
