@@ -21,10 +21,36 @@ public struct BPTTOptions: Sendable, Equatable {
     /// per step and live loss term, so training leaves it off.
     public var recordLagContributions: Bool
 
-    public init(truncation: Int? = nil, recordLagContributions: Bool = false) {
+    /// Also return ∂L/∂h_t for t = 0 … T (`BPTTResult.stateGradients`) and ∂L/∂(h_0, c_0)
+    /// (`BPTTResult.initialStateGradient`): the signal an encoder or a lower layer receives.
+    public var recordStateGradients: Bool
+    /// Also return ∂L/∂x_t for t = 1 … T (`BPTTResult.inputGradients`): the signal a lower layer receives,
+    /// and the saliency of each input.
+    public var recordInputGradients: Bool
+
+    public init(truncation: Int? = nil, recordLagContributions: Bool = false,
+                recordStateGradients: Bool = false, recordInputGradients: Bool = false) {
         precondition(truncation.map { $0 >= 1 } ?? true, "BPTT truncation window must be ≥ 1")
         self.truncation = truncation
         self.recordLagContributions = recordLagContributions
+        self.recordStateGradients = recordStateGradients
+        self.recordInputGradients = recordInputGradients
+    }
+}
+
+/// The state a layer starts from (h_0, and c_0 for the LSTM), B × n each; or, in a backward pass, the
+/// gradient with respect to it. An encoder–decoder passes the encoder's last state to the decoder this way.
+public struct LayerState: Sendable, Equatable {
+    public var h: Matrix
+    /// LSTM only.
+    public var c: Matrix?
+    public init(h: Matrix, c: Matrix? = nil) {
+        self.h = h
+        self.c = c
+    }
+    /// Zeros for a batch of `batch` sequences through `kind` cells of width `n`.
+    public static func zeros(batch: Int, hidden n: Int, kind: CellKind) -> LayerState {
+        LayerState(h: Matrix(rows: batch, cols: n), c: kind == .lstm ? Matrix(rows: batch, cols: n) : nil)
     }
 }
 
@@ -43,6 +69,13 @@ public struct BPTTResult: Sendable {
     /// exactly ∂L/∂W_hh; with truncation K every C_ℓ with ℓ ≥ K is zero. For many-to-one losses (only L_T)
     /// C_ℓ is simply the contribution of time step k = T − ℓ. nil unless requested.
     public var lagContributions: [Matrix]?
+    /// `stateGradients[t]` = ∂L/∂h_t (B × n), t = 0 … T: the total signal reaching h_t from every loss
+    /// term and every outside signal. nil unless requested.
+    public var stateGradients: [Matrix]?
+    /// `inputGradients[t − 1]` = ∂L/∂x_t (B × d), t = 1 … T. nil unless requested.
+    public var inputGradients: [Matrix]?
+    /// ∂L/∂h_0 (and ∂L/∂c_0 for the LSTM) when state gradients were requested.
+    public var initialStateGradient: LayerState?
 
     /// ‖C_ℓ‖_F for every lag (empty when the contributions were not recorded).
     public var lagContributionNorms: [Double] { lagContributions?.map(DetLinear.frobeniusNorm) ?? [] }
@@ -66,18 +99,30 @@ public struct ForwardPass: Sendable {
     /// ∂L/∂y_t at each loss step.
     var outputGradients: [Matrix] = []
     public private(set) var loss: Double = 0
+    /// Whether the readout and loss were evaluated (false for a layer that feeds another).
+    public let hasReadout: Bool
 
     /// Runs the network over the batch. Non-finite states (an exploding run) propagate into a
     /// non-finite loss; nothing traps.
-    public init(net: RNN, batch: SequenceBatch) {
+    ///
+    /// - Parameters:
+    ///   - initialState: h_0 (and c_0) for every sample; zeros when nil.
+    ///   - readout: false for a layer whose output feeds another layer (a lower layer of a stack, an
+    ///     encoder): no readout, no loss; its backward pass takes only outside signals.
+    public init(net: RNN, batch: SequenceBatch, initialState: LayerState? = nil, readout: Bool = true) {
         precondition(batch.inputSize == net.inputSize, "batch input size \(batch.inputSize) ≠ network input size \(net.inputSize)")
         self.net = net
         self.batch = batch
+        self.hasReadout = readout
         let p = net.cell, n = p.hiddenSize, b = batch.batchSize, kind = p.kind
         let gn = kind.gateCount * n, tSteps = batch.steps
-        h = [Matrix(rows: b, cols: n)]
+        if let s = initialState {
+            precondition(s.h.rows == b && s.h.cols == n, "initial state is \(s.h.rows) × \(s.h.cols), expected \(b) × \(n)")
+            precondition(kind != .lstm || (s.c.map { $0.rows == b && $0.cols == n } ?? false), "the LSTM needs an initial c of \(b) × \(n)")
+        }
+        h = [initialState?.h ?? Matrix(rows: b, cols: n)]
         h.reserveCapacity(tSteps + 1)
-        if kind == .lstm { c = [Matrix(rows: b, cols: n)]; c.reserveCapacity(tSteps + 1) }
+        if kind == .lstm { c = [initialState?.c ?? Matrix(rows: b, cols: n)]; c.reserveCapacity(tSteps + 1) }
         let act = kind.vanillaActivation ?? .tanh
         let alpha = p.alpha ?? [Double](repeating: 0, count: n)
         // Biases folded into the pre-activation rows once (the GRU keeps b_hh inside u for its n gate).
@@ -192,7 +237,7 @@ public struct ForwardPass: Sendable {
 
         // Readout and loss at the loss steps.
         let m = net.outputSize
-        for (s, t) in batch.lossSteps.enumerated() {
+        for (s, t) in batch.lossSteps.enumerated() where readout {
             var y = Matrix(rows: b, cols: m)
             for r in 0..<b { for j in 0..<m { y.data[r * m + j] = net.readout.bias[j] } }
             DetLinear.gemm(h[t], net.readout.weight, into: &y, transB: true, accumulate: true)
@@ -223,28 +268,66 @@ public enum BPTT {
     /// signals of all loss terms add up). Truncation of a many-to-many loss, and the per-lag decomposition,
     /// need each loss term's signal separately, because its lag t − k differs: then a block is kept per live
     /// loss term (at most K of them), stacked so the propagation is still one gemm per step.
-    public static func backward(_ fp: ForwardPass, options: BPTTOptions = BPTTOptions()) -> BPTTResult {
+    ///
+    /// - Parameters:
+    ///   - signals: outside signals ∂L/∂h_t (B × n) keyed by t ∈ 1 … T, added to the readout's: the gradient
+    ///     a layer receives from the layer above it, or a decoder's readout reaching back into an encoder.
+    ///   - finalState: an outside signal into the last state (∂L/∂h_T, ∂L/∂c_T): what a decoder sends back
+    ///     to the encoder whose last state it started from.
+    ///   Outside signals need full BPTT without the per-lag decomposition (one block).
+    public static func backward(_ fp: ForwardPass, options: BPTTOptions = BPTTOptions(),
+                                signals: [Int: Matrix] = [:], finalState: LayerState? = nil) -> BPTTResult {
         let net = fp.net, p = net.cell, batch = fp.batch
         let n = p.hiddenSize, b = batch.batchSize, kind = p.kind, gn = kind.gateCount * n
         let tSteps = batch.steps
         let window = options.truncation.map { min($0, tSteps) } ?? tSteps
         let separate = options.recordLagContributions || (window < tSteps && batch.lossSteps.count > 1)
+        let outside = !signals.isEmpty || finalState != nil
+        precondition(!outside || (!options.recordLagContributions && window == tSteps),
+                     "outside signals need full BPTT without lag contributions")
+        precondition(signals.keys.allSatisfy { (1...tSteps).contains($0) }, "signals outside 1…T")
         var grad = RNNGradient(zerosLike: net)
         var contributions: [Matrix]? = options.recordLagContributions
             ? [Matrix](repeating: Matrix(rows: gn, cols: n), count: tSteps) : nil
 
         // Readout: direct gradients, and the signal each loss term injects into h_t.
         var injected: [Int: Matrix] = [:]
-        for (s, t) in batch.lossSteps.enumerated() {
+        for (s, t) in batch.lossSteps.enumerated() where fp.hasReadout {
             let dy = fp.outputGradients[s]
             DetLinear.gemm(dy, fp.h[t], into: &grad.readoutWeight, transA: true, accumulate: true)
             for r in 0..<b { for j in 0..<net.outputSize { grad.readoutBias[j] += dy[r, j] } }
             injected[t] = DetLinear.multiply(dy, net.readout.weight)
         }
+        for (t, sig) in signals {
+            precondition(sig.rows == b && sig.cols == n, "signal at step \(t) is \(sig.rows) × \(sig.cols), expected \(b) × \(n)")
+            if var inj = injected[t] {
+                for i in 0..<(b * n) { inj.data[i] += sig.data[i] }
+                injected[t] = inj
+            } else {
+                injected[t] = sig
+            }
+        }
+        if let f = finalState {
+            precondition(f.h.rows == b && f.h.cols == n, "final-state signal has the wrong shape")
+            if var inj = injected[tSteps] {
+                for i in 0..<(b * n) { inj.data[i] += f.h.data[i] }
+                injected[tSteps] = inj
+            } else {
+                injected[tSteps] = f.h
+            }
+        }
 
         let act = kind.vanillaActivation ?? .tanh
         let alpha = p.alpha ?? [Double](repeating: 0, count: n)
-        let firstLoss = batch.lossSteps[0]
+        let wantStates = options.recordStateGradients, wantInputs = options.recordInputGradients && p.inputSize > 0
+        // Where the backward sweep may stop: below the first step that receives a signal, unless the
+        // gradients of the earlier states or inputs were asked for.
+        let firstLoss = (wantStates || wantInputs) ? 0 : (injected.keys.min() ?? 0)
+        var stateGradients: [Matrix]? = wantStates ? [Matrix](repeating: Matrix(rows: b, cols: n), count: tSteps + 1) : nil
+        var inputGradients: [Matrix]? = options.recordInputGradients
+            ? [Matrix](repeating: Matrix(rows: b, cols: p.inputSize), count: tSteps) : nil
+        var initialGradient: LayerState? = wantStates ? LayerState.zeros(batch: b, hidden: n, kind: kind) : nil
+        let wih = wantInputs ? PackedMatrix(p.weightIH) : nil
         var blocks: [Int] = []                    // loss time of each block, oldest (largest t) first
         var dH = Matrix(rows: 0, cols: n)
         var dC = Matrix(rows: 0, cols: n)        // LSTM only
@@ -265,7 +348,10 @@ public enum BPTT {
                 } else {
                     blocks.append(k)
                     dH = Matrix(rows: dH.rows + b, cols: n, data: dH.data + inj.data)
-                    if kind == .lstm { dC = Matrix(rows: dC.rows + b, cols: n, data: dC.data + zerosBN.data) }
+                    if kind == .lstm {
+                        let c0 = (k == tSteps ? finalState?.c : nil) ?? zerosBN
+                        dC = Matrix(rows: dC.rows + b, cols: n, data: dC.data + c0.data)
+                    }
                 }
             }
             // Truncation: a loss term born at t stops flowing once its lag t − k reaches K.
@@ -279,6 +365,9 @@ public enum BPTT {
                 continue
             }
             let rows = blocks.count * b
+            if stateGradients != nil {
+                if blocks.count == 1 { stateGradients![k] = dH } else { sumBlocks(dH, blocks: blocks.count, into: &stateGradients![k]) }
+            }
             if dA.rows != rows {
                 dA = Matrix(rows: rows, cols: gn)
                 if kind == .gru { dAhh = Matrix(rows: rows, cols: gn) }
@@ -400,7 +489,11 @@ public enum BPTT {
                 }
             }
 
-            if k == 1 { break }
+            if let wih = wih {
+                DetLinear.gemm(sumIH, wih, into: &inputGradients![k - 1])
+            }
+
+            if k == 1 && !wantStates { break }
             // Signal to h_{k−1}: through W_hh (all blocks in one gemm), plus the direct paths.
             if usesDirect {
                 next.data.withUnsafeMutableBufferPointer { pn in
@@ -410,10 +503,26 @@ public enum BPTT {
             } else {
                 DetLinear.gemm(recurrentSignal, whh, into: &next)
             }
+            if k == 1 {
+                // k = 1 with state gradients asked for: `next` is ∂L/∂h_0, `dCprev` ∂L/∂c_0 (one block).
+                var h0 = Matrix(rows: b, cols: n)
+                if blocks.count == 1 { h0 = next } else { sumBlocks(next, blocks: blocks.count, into: &h0) }
+                stateGradients![0] = h0
+                var c0: Matrix? = nil
+                if kind == .lstm {
+                    var cs = Matrix(rows: b, cols: n)
+                    if blocks.count == 1 { cs = dCprev } else { sumBlocks(dCprev, blocks: blocks.count, into: &cs) }
+                    c0 = cs
+                }
+                initialGradient = LayerState(h: h0, c: c0)
+                break
+            }
             swap(&dH, &next)
             if kind == .lstm { swap(&dC, &dCprev) }
         }
-        return BPTTResult(loss: fp.loss, gradient: grad, outputs: fp.outputs, lagContributions: contributions)
+        return BPTTResult(loss: fp.loss, gradient: grad, outputs: fp.outputs, lagContributions: contributions,
+                          stateGradients: stateGradients, inputGradients: inputGradients,
+                          initialStateGradient: initialGradient)
     }
 
     /// Sum of the `blocks` stacked blocks of `m`, written into `s` (one block's shape).
