@@ -417,10 +417,12 @@ public final class ExplorerApp: @unchecked Sendable {
         case .grid(let panel, let values, let xName, let yName, let valueName):
             guard panel < maps.count else { return .object([("kind", .string("none"))]) }
             let map = maps[panel]
-            let n = values.count
-            let a = map(0, 0), b = map(Double(max(n - 1, 1)), Double(max(n - 1, 1)))
+            // rows[y][x]: the (t, k) square of a heatmap, or the (layer, lag) rectangle of a stack.
+            let n = values.count, cols = values.first?.count ?? 0
+            let a = map(0, 0), b = map(Double(max(cols - 1, 1)), Double(max(n - 1, 1)))
             return .object([("kind", .string("grid")), ("x_name", .string(xName)), ("y_name", .string(yName)), ("value_name", .string(valueName)),
-                            ("size", .int(n)), ("origin", .array([rounded(a?.x ?? .nan), rounded(a?.y ?? .nan)])),
+                            ("size", .int(n)), ("rows", .int(n)), ("cols", .int(cols)), ("lag", .bool(n == cols && xName == "k")),
+                            ("origin", .array([rounded(a?.x ?? .nan), rounded(a?.y ?? .nan)])),
                             ("corner", .array([rounded(b?.x ?? .nan), rounded(b?.y ?? .nan)])),
                             ("values", .array(values.map { .numbers($0) }))])
         }

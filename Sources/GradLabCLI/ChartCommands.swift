@@ -163,29 +163,43 @@ struct HeatmapCommand: ParsableCommand {
 extension HeatmapCommand {
     /// `--layers L > 1`: the depth × lag grid log10‖∂h^top_T/∂h^l_{T−lag}‖ of one random stack, as a heatmap.
     func runStack(_ o: CurvesOptions) throws {
+        let r = try stackResult(o)
+        for w in r.warnings { Console.warning(w) }
+        print(r.text)
+        if let csv { try OutputFile.write(try r.files["csv"]!(), to: csv); print("wrote \(csv)") }
+        if let json { try OutputFile.write(try r.files["json"]!(), to: json); print("wrote \(json)") }
+        if let out { try FigureFile.save(r.figure, to: out); print("wrote \(out)") }
+    }
+
+    /// `--layers L > 1` in memory (the explorer's heatmap view with layers is this).
+    func stackResult(_ o: CurvesOptions, stop: @escaping () -> Bool = { false }) throws -> ViewResult {
         let stack = RandomModels.makeStack(o.spec(cell), layers: o.layers)
         let label = "\(cell.rawValue) RNN (n = \(o.hidden), gain \(Format.short(o.gain)))"
+        if stop() { throw ExplorerCancelled() }
         let r = try DepthExperiment.analyse(stack, label: label, curves: false)
-        if let w = r.overflowWarning { Console.warning(w) }
         let values = norm == .spectral ? r.grid.log10Spectral : r.grid.log10Frobenius
         let t = r.grid.endStep
-        print("\(cell.rawValue), \(o.layers) layers: log10‖∂h^top_\(t)/∂h^l_0‖ = " + values.indices.map { "\(Format.fixed(values[$0][t], 2)) (layer \($0))" }.joined(separator: ", "))
-        if let csv {
+        let text = "\(cell.rawValue), \(o.layers) layers: log10‖∂h^top_\(t)/∂h^l_0‖ = " + values.indices.map { "\(Format.fixed(values[$0][t], 2)) (layer \($0))" }.joined(separator: ", ")
+        let csv: () throws -> [UInt8] = {
             var lines = ["layer,lag,log10_norm"]
             for (l, row) in values.enumerated() { for (lag, v) in row.enumerated() { lines.append("\(l),\(lag),\(Format.exact(v))") } }
-            try OutputFile.write(lines.joined(separator: "\n") + "\n", to: csv)
-            print("wrote \(csv)")
+            return Array((lines.joined(separator: "\n") + "\n").utf8)
         }
-        if let json {
+        let json: () throws -> [UInt8] = {
             let doc: [String: Any] = ["cell": cell.rawValue, "hidden_size": o.hidden, "layers": o.layers, "norm": norm.rawValue, "t": t,
                                       "log10_norm": values.map { $0.map(Format.json) },
                                       "parameters": ["steps": o.steps, "gain": o.gain, "seed": o.seed, "input": o.input, "input_scale": o.inputScale,
                                                      "init": o.initialization.rawValue, "forget_bias": o.forgetBias]]
             let data = try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys])
-            try OutputFile.write(String(decoding: data, as: UTF8.self) + "\n", to: json)
-            print("wrote \(json)")
+            return Array((String(decoding: data, as: UTF8.self) + "\n").utf8)
         }
-        if let out { try FigureFile.save(DepthExperiment.heatmap(r, norm: norm, size: chart.size), to: out, title: title); print("wrote \(out)") }
+        let fig = DepthExperiment.heatmap(r, norm: norm, size: chart.size)
+        if let title { FigureFile.retitle(fig, title) }
+        let summary: [[(String, String)]] = [[("cell", cell.rawValue), ("layers", "\(o.layers)"),
+                                              ("log10‖∂h^top_T/∂h^0_0‖", Format.fixed(values[0][t], 2)),
+                                              ("log10‖∂h^top_T/∂h^top_0‖", Format.fixed(values[values.count - 1][t], 2))]]
+        return ViewResult(text: text, warnings: r.overflowWarning.map { [$0] } ?? [], figure: fig, files: ["csv": csv, "json": json],
+                          summary: summary, hover: .grid(panel: 0, values: values, xName: "lag", yName: "layer", valueName: "log10 norm"))
     }
 }
 

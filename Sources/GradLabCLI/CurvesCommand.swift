@@ -171,19 +171,51 @@ struct CurvesCommand: ParsableCommand {
                 print("wrote \(p) (read it back with: gradlab import \(p)\(hint))")
             }
         }
-        let reports = try stacks.map { try DepthExperiment.analyse($0.model, label: $0.label) }
-        for r in reports {
-            if let w = r.overflowWarning { Console.warning(w) }
-            for c in r.layers { if let w = c.warning() { Console.warning(w) } }
-        }
-        print(DepthExperiment.table(reports, norm: norm))
-        if let csv { try OutputFile.write(CurvesExperiment.csv(reports.flatMap(\.layers)), to: csv); print("wrote \(csv)") }
-        if let gridCsv { try OutputFile.write(DepthExperiment.gridCSV(reports), to: gridCsv); print("wrote \(gridCsv)") }
-        if let json { try OutputFile.write(try DepthExperiment.json(reports, options: o), to: json); print("wrote \(json)") }
+        let r = try stackResult(o, stacks: stacks)
+        for w in r.warnings { Console.warning(w) }
+        print(r.text)
+        if let csv { try OutputFile.write(try r.files["csv"]!(), to: csv); print("wrote \(csv)") }
+        if let gridCsv { try OutputFile.write(try r.files["grid-csv"]!(), to: gridCsv); print("wrote \(gridCsv)") }
+        if let json { try OutputFile.write(try r.files["json"]!(), to: json); print("wrote \(json)") }
         if let out {
-            let b = try boundKinds()
-            try FigureFile.save(DepthExperiment.figure(reports, norm: norm, bounds: b.classical, size: chart.size), to: out, title: title)
+            try FigureFile.save(r.figure, to: out)
             print("wrote \(out)")
         }
+    }
+
+    /// `--layers L > 1` in memory (the explorer's curves view with layers is this): each stack's layers'
+    /// curves and the depth × lag panel, the table, and the files.
+    func stackResult(_ o: CurvesOptions, stacks: [(label: String, model: StackedModel)], stop: @escaping () -> Bool = { false }) throws -> ViewResult {
+        var reports: [StackReport] = []
+        for s in stacks {
+            if stop() { throw ExplorerCancelled() }
+            reports.append(try DepthExperiment.analyse(s.model, label: s.label))
+        }
+        var warnings: [String] = []
+        for r in reports {
+            if let w = r.overflowWarning { warnings.append(w) }
+            for c in r.layers { if let w = c.warning() { warnings.append(w) } }
+        }
+        let b = try boundKinds()
+        let fig = DepthExperiment.figure(reports, norm: norm, bounds: b.classical, size: chart.size)
+        if let title { FigureFile.retitle(fig, title) }
+        let files: [String: () throws -> [UInt8]] = [
+            "csv": { Array(CurvesExperiment.csv(reports.flatMap(\.layers)).utf8) },
+            "grid-csv": { Array(DepthExperiment.gridCSV(reports).utf8) },
+            "json": { Array(try DepthExperiment.json(reports, options: o)) },
+        ]
+        let summary: [[(String, String)]] = reports.flatMap { r in
+            r.layers.map { c in
+                [("cell", c.label), ("regime", c.regime.rawValue), ("×/step", Format.magnitude(c.perStepFactor)),
+                 ("β_W", Format.magnitude(c.betaW)), ("β_h", c.betaH.map { Format.fixed($0, 2) } ?? "gated")]
+            }
+        }
+        var panel = Hover.LinePanel(panel: 0, xName: "lag", x: (0...(reports.flatMap(\.layers).map(\.curves.endStep).max() ?? 0)).map(Double.init), series: [])
+        for c in reports.flatMap(\.layers) {
+            let y = c.curves.log10Norm(norm)
+            panel.series.append((c.label, y + [Double](repeating: .nan, count: max(0, panel.x.count - y.count)), true))
+        }
+        return ViewResult(text: DepthExperiment.table(reports, norm: norm), warnings: warnings, figure: fig, files: files,
+                          summary: summary, hover: .lines([panel]))
     }
 }

@@ -28,15 +28,15 @@ public struct CommandBackend: ExplorerBackend {
     public var views: [ViewSpec] {
         [
             ViewSpec(name: "curves", title: "Gradient norm against the lag",
-                     options: ["cells", "norm", "forget-bias", "skip", "leak-rate", "retention", "bounds"] + Self.modelOptions + Self.chartOptions,
+                     options: ["cells", "norm", "forget-bias", "skip", "leak-rate", "retention", "bounds", "layers", "form"] + Self.modelOptions + Self.chartOptions,
                      flags: ["no-bounds"], defaults: Self.defaults(CurvesCommand.self), files: ["csv": "csv", "json": "json"],
                      uploadOptions: ["norm", "bounds", "no-bounds"] + Self.chartOptions),
             ViewSpec(name: "heatmap", title: "Every pair (t, k)",
-                     options: ["cell", "norm", "forget-bias", "skip", "leak-rate", "retention"] + Self.modelOptions + Self.chartOptions,
+                     options: ["cell", "norm", "forget-bias", "skip", "leak-rate", "retention", "layers", "form"] + Self.modelOptions + Self.chartOptions,
                      flags: [], defaults: Self.defaults(HeatmapCommand.self), files: ["csv": "csv", "json": "json"],
                      uploadOptions: ["norm"] + Self.chartOptions),
             ViewSpec(name: "spectrum", title: "Singular spectrum at a lag",
-                     options: ["cells", "lags", "block", "forget-bias", "skip", "leak-rate", "retention"] + Self.modelOptions + Self.chartOptions,
+                     options: ["cells", "lags", "block", "forget-bias", "skip", "leak-rate", "retention", "form"] + Self.modelOptions + Self.chartOptions,
                      flags: [], defaults: Self.defaults(SpectrumCommand.self), files: ["csv": "csv", "json": "json"],
                      uploadOptions: ["lags", "block"] + Self.chartOptions),
             ViewSpec(name: "carousel", title: "LSTM paths and the carousel",
@@ -65,10 +65,12 @@ public struct CommandBackend: ExplorerBackend {
         case "curves":
             let c = try Self.parse(CurvesCommand.self, arguments)
             let o = try c.admitted()
+            if o.layers > 1 { return try c.stackResult(o, stacks: try DepthExperiment.stacks(o), stop: stop) }
             return try c.result(o, models: try CurvesExperiment.models(o), parallel: parallel, chartOnly: parallel, stop: stop)
         case "heatmap":
             let c = try Self.parse(HeatmapCommand.self, arguments)
             let o = try c.admitted()
+            if o.layers > 1 { return try c.stackResult(o, stop: stop) }
             return try c.result(o, model: RandomModels.make(o.spec(c.cell)), parallel: parallel, stop: stop)
         case "spectrum":
             let c = try Self.parse(SpectrumCommand.self, arguments)

@@ -129,6 +129,37 @@ final class ExplorerAPITests: XCTestCase {
         XCTAssertEqual(car.body, try cli(["carousel", "--forget-biases=-1,2", "--steps", "30", "--hidden", "8", "--out", "c.svg"], file: "c.svg"))
     }
 
+    /// Depth and the other textbook form on the page are `curves/heatmap --layers L` and `--form w-of-f`:
+    /// the same bytes as the command, a layer-by-lag read-out for the stack heatmap.
+    func testLayersAndFormAreTheCommandsBytes() async throws {
+        let cq = "cells=tanh,gru&layers=3&steps=40&hidden=8&seed=2&width=640&height=400"
+        let ca = ["curves", "--cells", "tanh,gru", "--layers", "3", "--steps", "40", "--hidden", "8", "--seed", "2", "--width", "640", "--height", "400"]
+        for (kind, option, file) in [("csv", "--csv", "d.csv"), ("json", "--json", "d.json"), ("svg", "--out", "d.svg")] {
+            let (status, _, r) = await get("/download/curves/\(kind)?\(cq)")
+            XCTAssertEqual(status, 200, kind)
+            XCTAssertEqual(r.body, try cli(ca + [option, file], file: file), "\(kind) differs from gradlab curves --layers 3 \(option)")
+        }
+        let (hs, heat, _) = await get("/api/view/heatmap?cell=lstm&layers=4&steps=30&hidden=6")
+        XCTAssertEqual(hs, 200, "\(heat)")
+        let hover = heat["hover"] as? [String: Any] ?? [:]
+        XCTAssertEqual(hover["rows"] as? Int, 4)
+        XCTAssertEqual(hover["cols"] as? Int, 31)
+        XCTAssertEqual(hover["lag"] as? Bool, false)
+        XCTAssertEqual((hover["values"] as? [[Any]])?.count, 4)
+        let (hd, _, hcsv) = await get("/download/heatmap/csv?cell=lstm&layers=4&steps=30&hidden=6")
+        XCTAssertEqual(hd, 200)
+        XCTAssertEqual(hcsv.body, try cli(["heatmap", "--cell", "lstm", "--layers", "4", "--steps", "30", "--hidden", "6", "--csv", "h.csv"], file: "h.csv"))
+        let (fs, _, fcsv) = await get("/download/curves/csv?cells=tanh,relu&form=w-of-f&steps=30&hidden=8")
+        XCTAssertEqual(fs, 200)
+        XCTAssertEqual(fcsv.body, try cli(["curves", "--cells", "tanh,relu", "--form", "w-of-f", "--steps", "30", "--hidden", "8", "--csv", "f.csv"], file: "f.csv"))
+        let (ws, wo, _) = await get("/api/view/curves?cells=tanh&form=w-of-f&layers=2")
+        XCTAssertEqual(ws, 400)
+        XCTAssertTrue((wo["error"] as? String ?? "").contains("--form w-of-f takes one layer"), "\(wo)")
+        let (ls, lo, _) = await get("/api/view/heatmap?cell=tanh&layers=99")
+        XCTAssertEqual(ls, 400)
+        XCTAssertTrue((lo["error"] as? String ?? "").contains("--layers"), "\(lo)")
+    }
+
     func testEveryViewAnswers() async {
         for uri in ["/api/view/heatmap?cell=lstm&steps=30&hidden=8", "/api/view/spectrum?cells=tanh,gru&lags=10&steps=30",
                     "/api/view/carousel?forget-biases=0,1,3&steps=50", "/api/view/compare?activations=sigmoid,relu&range=3"] {

@@ -177,7 +177,7 @@ final class HostileInputTests: XCTestCase {
         try check("dup.npz", good + [("weight_hh_l0.npy", w)], mentions: "appears twice")
         try check("inputs.npz", good + [("inputs.npy", NpyImage.image(header: "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000, 0), }", payload: []))],
                   mentions: "inputs")
-        try check("gates.npz", good, mentions: "one of 'tanh' and 'relu'", code: 64, extra: ["--cell", "lstm"])
+        try check("gates.npz", good, mentions: "one of 'tanh', 'relu', 'sigmoid' or 'linear'", code: 64, extra: ["--cell", "lstm"])
         try check("big.npz", [("weight_hh_l0.npy", NpyImage.image(shape: [2, 2], values: [1e308, 0, 0, 1]))] + good.dropFirst(2) + [good[0]],
                   mentions: "so large")
         // An unused array is not even read: a huge declared shape there costs nothing.

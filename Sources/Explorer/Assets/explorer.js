@@ -30,9 +30,12 @@ const CONTROLS = {
   range: { label: 'Range of a', kind: 'range', min: 1, max: 20, step: 0.5 },
   exponents: { label: 'Lyapunov exponents', kind: 'number', min: 1, step: 1, help: 'how many of λ₁…λ_m per layer' },
   warmup: { label: 'Warm-up steps', kind: 'number', min: 0, step: 1, help: 'leading steps not averaged (default T/10)' },
+  layers: { label: 'Layers L', kind: 'range', min: 1, max: 16, step: 1, help: 'a stack: layer l reads layer l−1 (PyTorch num_layers)' },
+  form: { label: 'Textbook form', kind: 'select', choices: ['f-of-sum', 'w-of-f'],
+    help: 'f-of-sum: h = f(W h + U x + b); w-of-f: h = W f(h) + U x + b (vanilla cells)' },
 };
 // The order controls appear in.
-const ORDER = ['cells', 'cell', 'activations', 'gain', 'steps', 'lags', 'hidden', 'norm', 'bounds', 'forget-bias', 'forget-biases',
+const ORDER = ['cells', 'cell', 'activations', 'gain', 'steps', 'lags', 'hidden', 'layers', 'form', 'norm', 'bounds', 'forget-bias', 'forget-biases',
   'init', 'input-scale', 'input', 'leak-rate', 'skip', 'block', 'range', 'seed', 'exponents', 'warmup'];
 // The tabs beyond the server's chart views: live training, the streamed phase diagram (live.js) and an
 // uploaded model (drawn by the chart views above, on one of its layers).
@@ -62,7 +65,8 @@ function defaults() { return spec().defaults; }
 function shown(name) { const s = spec(); return CONTROLS[name] && s.options.includes(name) && relevant(name); }
 // Cell-specific options appear only when a chosen cell uses them.
 function relevant(name) {
-  const need = { 'forget-bias': ['lstm', 'gru'], 'leak-rate': ['leaky'], skip: ['skip'] }[name];
+  const need = { 'forget-bias': ['lstm', 'gru'], 'leak-rate': ['leaky'], skip: ['skip'],
+    form: ['sigmoid', 'tanh', 'relu', 'linear', 'irnn'] }[name];
   if (!need) return true;
   const s = spec();
   const chosen = s.options.includes('cells') ? String(value('cells')).split(',') : s.options.includes('cell') ? [value('cell')] : [];
@@ -390,11 +394,12 @@ function pointer(ev) {
       }
     }
   } else if (h.kind === 'grid') {
-    const n = h.size;
-    const k = Math.round((fx - h.origin[0]) / (h.corner[0] - h.origin[0]) * (n - 1));
-    const t = Math.round((fy - h.origin[1]) / (h.corner[1] - h.origin[1]) * (n - 1));
-    if (k < 0 || t < 0 || k >= n || t >= n || h.values[t][k] === null) { out.hidden = true; return; }
-    lines = [h.x_name + ' = ' + k + ', ' + h.y_name + ' = ' + t + ' (lag ' + (t - k) + ')', h.value_name + ': ' + fmt(h.values[t][k], true)];
+    const rows = h.rows || h.size, cols = h.cols || h.size;
+    const k = Math.round((fx - h.origin[0]) / (h.corner[0] - h.origin[0]) * Math.max(cols - 1, 1));
+    const t = Math.round((fy - h.origin[1]) / (h.corner[1] - h.origin[1]) * Math.max(rows - 1, 1));
+    if (k < 0 || t < 0 || k >= cols || t >= rows || h.values[t][k] === null) { out.hidden = true; return; }
+    const lag = h.lag === false ? '' : ' (lag ' + (t - k) + ')';
+    lines = [h.x_name + ' = ' + k + ', ' + h.y_name + ' = ' + t + lag, h.value_name + ': ' + fmt(h.values[t][k], true)];
   } else { out.hidden = true; return; }
   out.replaceChildren(...lines.map((x) => { const d = document.createElement('div'); d.textContent = x; return d; }));
   out.hidden = false;
