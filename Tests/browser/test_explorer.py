@@ -229,6 +229,36 @@ def _():
         driver.save_screenshot(os.path.join(OUT, f"explorer-{view}.png"))
 
 
+@check("the Layers slider draws a stack (each layer's curves, the gradient through depth); the layer x lag read-out")
+def _():
+    driver.get(BASE + "?view=curves&cells=tanh&steps=80&hidden=16")
+    assert settled() == "ready"
+    assert driver.find_element(By.ID, "c-layers").is_displayed()
+    before = chart_svg()
+    drag_slider("layers", 3)
+    wait(lambda: "layers=3" in driver.current_url and settled() == "ready" and chart_svg() != before, what="the 3-layer stack")
+    assert "--layers 3" in driver.find_element(By.ID, "command").text
+    cells = [tr.get_attribute("data-cell") for tr in driver.find_elements(By.CSS_SELECTOR, "#summary tr[data-cell]")]
+    assert len(cells) == 3 and all(" l" in c for c in cells), cells
+    driver.save_screenshot(os.path.join(OUT, "explorer-layers.png"))
+    # The stack heatmap: layer on y, lag on x; the read-out names both (and no (t, k) lag).
+    driver.get(BASE + "?view=heatmap&cell=lstm&layers=4&steps=60&hidden=8")
+    assert settled() == "ready"
+    img = driver.find_element(By.ID, "chart")
+    ActionChains(driver).move_to_element_with_offset(img, 0, 0).perform()
+    wait(lambda: driver.find_element(By.ID, "readout").is_displayed(), what="the grid read-out")
+    text = driver.find_element(By.ID, "readout").text
+    assert "layer = " in text and "lag = " in text and "(lag" not in text, text
+    driver.save_screenshot(os.path.join(OUT, "explorer-layers-heatmap.png"))
+    # The other textbook form: offered for vanilla cells only; w-of-f with layers is refused on the page.
+    driver.get(BASE + "?view=curves&cells=lstm")
+    assert settled() == "ready"
+    assert not driver.find_elements(By.ID, "c-form") or not driver.find_element(By.ID, "c-form").is_displayed()
+    driver.get(BASE + "?view=curves&cells=tanh&form=w-of-f&layers=2")
+    assert settled() == "error"
+    assert "--form w-of-f takes one layer" in driver.find_element(By.ID, "error").text
+
+
 @check("README's screenshot: four cells, both bounds, a read-out")
 def _():
     driver.get(BASE + "?view=curves&cells=sigmoid,tanh,relu,lstm&bounds=classical,trajectory&input-scale=0.5&gain=1.2&steps=120")
