@@ -196,8 +196,8 @@ extension HeatmapCommand {
         let fig = DepthExperiment.heatmap(r, norm: norm, size: chart.size)
         if let title { FigureFile.retitle(fig, title) }
         let summary: [[(String, String)]] = [[("cell", cell.rawValue), ("layers", "\(o.layers)"),
-                                              ("log10‖∂h^top_T/∂h^0_0‖", Format.fixed(values[0][t], 2)),
-                                              ("log10‖∂h^top_T/∂h^top_0‖", Format.fixed(values[values.count - 1][t], 2))]]
+                                              ("lag T, bottom layer", "10^" + Format.fixed(values[0][t], 2)),
+                                              ("lag T, top layer", "10^" + Format.fixed(values[values.count - 1][t], 2))]]
         return ViewResult(text: text, warnings: r.overflowWarning.map { [$0] } ?? [], figure: fig, files: ["csv": csv, "json": json],
                           summary: summary, hover: .grid(panel: 0, values: values, xName: "lag", yName: "layer", valueName: "log10 norm"))
     }
