@@ -62,12 +62,19 @@ struct TrainCommand: ParsableCommand {
             --iters 1500 --clip-norm 1 --prefix plots/train-adding-lstm
           gradlab train --cell irnn --steps 100 --clip-norm 1 \\
             --compare-clipping --out clipping.png
+          gradlab train --cell lstm --layers 2 --steps 30 --hidden 32 \\
+            --iters 600 --clip-norm 1 --prefix plots/train-adding-lstm-2layers
           gradlab train --bench --cell lstm --hidden 128 --steps 100 --batch 32
         """)
 
     @Option(name: [.customLong("cell"), .customLong("cells")], help: "Cell to train.") var cell = TrainCell(.lstm)
     @Option(parsing: .unconditional, help: "Sequence length T (default 50; 100 with --bench).") var steps: Int?
     @Option(parsing: .unconditional, help: "Hidden units n (default 64; 128 with --bench).") var hidden: Int?
+    @Option(parsing: .unconditional, help: """
+        Recurrent layers stacked, 1…\(TrainOptions.maxLayers) (PyTorch's num_layers: layer l reads layer l−1's h_t, \
+        the readout sits on top). L > 1 adds ‖∂L/∂W_hh‖ per layer to the CSV and the gradient chart; \
+        per-lag contributions are the top layer's; --truncate needs one layer.
+        """) var layers = 1
     @OptionGroup var training: TrainingOptions
     @Option(parsing: .unconditional, help: "Iterations with a per-lag contribution snapshot (0 = none).") var snapshots = 4
     @Flag(help: "Stop as soon as the held-out loss is below the target.") var stopAtTarget = false
@@ -103,6 +110,7 @@ struct TrainCommand: ParsableCommand {
         o.hidden = hidden ?? 64
         training.apply(to: &o)
         o.snapshots = snapshots
+        o.layers = layers
         o.stopAtTarget = stopAtTarget
         try o.validate()
         return o
@@ -162,14 +170,15 @@ struct TrainCommand: ParsableCommand {
 
     func runBench() throws {
         var o = TrainOptions()
-        o.cell = cell.kind; o.hidden = hidden ?? 128; o.steps = steps ?? 100; o.batchSize = training.batch
+        o.cell = cell.kind; o.hidden = hidden ?? 128; o.steps = steps ?? 100; o.batchSize = training.batch; o.layers = layers
         try o.validate()
         try Check.positive(repetitions, "--repetitions")
         try Check.atMost(repetitions, 1000, "--repetitions", "each repetition is a full BPTT pass")
-        try Budget.admit(CostModel.training(cell: cell.kind, hidden: o.hidden, input: 2, output: 1, steps: o.steps, batch: o.batchSize,
-                                            iterations: repetitions, evalEvery: Int.max, evalSize: 0, snapshots: 0))
+        let pass = CostModel.training(cell: cell.kind, hidden: o.hidden, input: 2, output: 1, steps: o.steps, batch: o.batchSize,
+                                      iterations: repetitions, evalEvery: Int.max, evalSize: 0, snapshots: 0)
+        try Budget.admit(layers > 1 ? pass.times(Double(layers) * 4 / 3) : pass)
         let r = try TrainBench.run(cell: cell.kind, hidden: hidden ?? 128, steps: steps ?? 100, batch: training.batch,
-                                   repetitions: repetitions, seed: training.seed)
+                                   repetitions: repetitions, seed: training.seed, layers: layers)
         print(TrainBench.report(r))
     }
 }

@@ -192,11 +192,16 @@ public enum StackedBPTT {
     }
 
     /// The backward pass over a stored forward pass. One layer: exactly `BPTT.backward` (the same bits).
-    public static func backward(_ fp: StackedForwardPass, recordTopLagContributions: Bool = false) -> StackedBPTTResult {
+    ///
+    /// - Parameter truncation: truncated BPTT, one layer only (in a stack the lower layers' signals need
+    ///   full BPTT: which lag a path through several layers has is not defined).
+    public static func backward(_ fp: StackedForwardPass, truncation: Int? = nil,
+                                recordTopLagContributions: Bool = false) -> StackedBPTTResult {
         let depth = fp.passes.count
+        precondition(truncation == nil || depth == 1, "truncated BPTT covers one layer only")
         var grads = [LayerGradient?](repeating: nil, count: depth)
         let top = BPTT.backward(fp.passes[depth - 1],
-                                options: BPTTOptions(recordLagContributions: recordTopLagContributions,
+                                options: BPTTOptions(truncation: truncation, recordLagContributions: recordTopLagContributions,
                                                      recordInputGradients: depth > 1))
         grads[depth - 1] = LayerGradient(top.gradient)
         var below = top.inputGradients
