@@ -62,7 +62,7 @@ struct TrainCommand: ParsableCommand {
             --iters 1500 --clip-norm 1 --prefix plots/train-adding-lstm
           gradlab train --cell irnn --steps 100 --clip-norm 1 \\
             --compare-clipping --out clipping.png
-          gradlab train --cell lstm --layers 2 --steps 30 --hidden 32 \\
+          gradlab train --cell lstm --layers 2 --steps 30 --hidden 16 \\
             --iters 600 --clip-norm 1 --prefix plots/train-adding-lstm-2layers
           gradlab train --bench --cell lstm --hidden 128 --steps 100 --batch 32
         """)
