@@ -92,6 +92,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Per-lag contribution chart.", valueName: "file")) var contribChart: String?
     @Option(help: ArgumentHelp("Clipping comparison chart (--compare-clipping).", valueName: "file")) var clippingChart: String?
     @Option(help: ArgumentHelp("Chart title, in place of the built-in one (on every chart this run writes).", valueName: "text")) var title: String?
+    @Option(help: ArgumentHelp("Write the trained network (every layer) as a PyTorch state_dict .npz, with a held-out sequence as `inputs`, for `gradlab import`.", valueName: "file.npz"))
+    var saveModel: String?
     @OptionGroup var chartOptions: ChartOptions
 
     /// (main chart, prefix) from --out and --prefix: an --out without a chart extension is the old prefix form.
@@ -122,6 +124,15 @@ struct TrainCommand: ParsableCommand {
         try Budget.admit(CostModel.training(o, runs: compareClipping ? 2 : 1), announceAfter: .infinity)
         try chartOptions.size.validate()
         let (mainChart, prefix) = try outputs()
+        if let save = saveModel {
+            guard save.lowercased().hasSuffix(".npz") else {
+                throw GradLabError.usage("--save-model writes a PyTorch state_dict: give a .npz file name (got \(quoted(save)))")
+            }
+            guard o.cell != .leaky else {
+                throw GradLabError.usage("--save-model: a PyTorch state_dict has no place for the leaky cell's leak rates (save sigmoid, tanh, relu, linear, irnn, lstm or gru)")
+            }
+            guard !compareClipping else { throw GradLabError.usage("--save-model saves one trained network: not with --compare-clipping") }
+        }
 
         if compareClipping {
             guard o.clipping != .none else {
@@ -153,9 +164,9 @@ struct TrainCommand: ParsableCommand {
             throw GradLabError.usage("--contrib-chart/--contrib-csv need --snapshots of at least 1")
         }
         try OutputFile.checkDistinct([("the loss chart", lossPath), ("the gradient-norm chart", gradPath), ("the contribution chart", contribPath),
-                                      ("the CSV", data), ("the contributions CSV", contribData)].compactMap { o, p in p.map { (o, $0) } })
+                                      ("the CSV", data), ("the contributions CSV", contribData), ("--save-model", saveModel)].compactMap { o, p in p.map { (o, $0) } })
         for path in [lossPath, gradPath, contribPath].compactMap({ $0 }) { try FigureFile.check(path) }
-        for path in [data, contribData].compactMap({ $0 }) { try OutputFile.checkWritable(path) }
+        for path in [data, contribData, saveModel].compactMap({ $0 }) { try OutputFile.checkWritable(path) }
 
         let bar = TrainProgressBar(label: "train \(cell.kind.rawValue)")
         let r = try TrainExperiment.run(o) { bar.update(iteration: $0, total: $1, loss: $2, evalLoss: $3) }
@@ -165,6 +176,16 @@ struct TrainCommand: ParsableCommand {
         if let contribData { try OutputFile.write(TrainExperiment.contributionsCSV([r]), to: contribData); print("wrote \(contribData)") }
         for path in try TrainCharts.save(r, loss: lossPath, gradNorm: gradPath, contributions: contribPath, size: chartOptions.size, title: title) {
             print("wrote \(path)")
+        }
+        if let save = saveModel {
+            guard r.net.allFinite else {
+                Console.warning("--save-model: \(save) not written: the run diverged and the weights are not finite")
+                return
+            }
+            try OutputFile.write(try NpzWriter.stateDict(TrainExperiment.trainedModel(r)), to: save)
+            let kind = r.net.kind
+            let hint = kind.gateCount == 1 ? " --cell \(kind == .irnn ? "relu" : kind.rawValue)" : ""
+            print("wrote \(save) (read it back with: gradlab import \(save)\(hint))")
         }
     }
 

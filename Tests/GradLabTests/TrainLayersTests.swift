@@ -155,12 +155,45 @@ final class TrainLayersTests: XCTestCase {
         XCTAssertTrue(String(decoding: bytes("a.csv")!, as: UTF8.self).hasPrefix(TrainExperiment.csvHeader + "\n"))
     }
 
+    /// `--save-model x.npz` writes the trained stack as a state_dict that `gradlab import` reads back: the same
+    /// weights bit for bit, the held-out sequence as its inputs.
+    func testSavedStackIsReadBackByImport() throws {
+        for (cell, importCell) in [(CellKind.gru, nil), (.tanh, CellKind.tanh), (.irnn, .relu)] {
+            let r = try TrainExperiment.run(small(cell, layers: 2))
+            let model = TrainExperiment.trainedModel(r)
+            let path = tmp + "/\(cell.rawValue).npz"
+            try Data(NpzWriter.stateDict(model)).write(to: URL(fileURLWithPath: path))
+            let back = try WeightImport.load(path, cell: importCell, drive: DriveOptions()).model
+            XCTAssertEqual(back.depth, 2)
+            XCTAssertEqual(back.inputs, model.inputs, "\(cell)")
+            XCTAssertEqual(back.inputs.count, 10)
+            for l in 0..<2 {
+                XCTAssertEqual(back.layers[l].weightIH, r.net.layers[l].weightIH, "\(cell) layer \(l)")
+                XCTAssertEqual(back.layers[l].weightHH, r.net.layers[l].weightHH, "\(cell) layer \(l)")
+                XCTAssertEqual(back.layers[l].biasIH, r.net.layers[l].biasIH, "\(cell) layer \(l)")
+                XCTAssertEqual(back.layers[l].biasHH, r.net.layers[l].biasHH, "\(cell) layer \(l)")
+            }
+            // The trained weights moved away from the initial ones.
+            XCTAssertNotEqual(r.net, StackedRNN.initialized(kind: cell, input: 2, hidden: 8, output: 1, layers: 2, seed: 3))
+        }
+        // Through the command line: the hint names the import command, and import reads it.
+        let save = tmp + "/cli.npz"
+        let out = try ok(["train", "--cell", "lstm", "--layers", "2", "--steps", "8", "--hidden", "4", "--iters", "5",
+                          "--snapshots", "0", "--save-model", save])
+        XCTAssertTrue(out.contains("gradlab import \(save)"), out)
+        let imported = try ok(["import", save, "--steps", "8"])
+        XCTAssertTrue(imported.contains("2 layer(s), inputs: file, T = 8"), imported)
+    }
+
     func testCommandLineErrors() throws {
         let base = ["train", "--steps", "10", "--hidden", "8", "--iters", "5", "--prefix", tmp + "/x"]
         try refused(base + ["--layers", "0"], mentions: ["--layers"])
         try refused(base + ["--layers", "-2"], mentions: ["--layers"])
         try refused(base + ["--layers", "9"], mentions: ["--layers", "8"])
         try refused(base + ["--layers", "2", "--truncate", "5"], mentions: ["--truncate", "--layers"])
+        try refused(base + ["--save-model", tmp + "/m.json"], mentions: ["--save-model", ".npz"])
+        try refused(base + ["--cell", "leaky", "--layers", "2", "--save-model", tmp + "/m.npz"], mentions: ["--save-model", "leaky"])
+        try refused(base + ["--clip-norm", "1", "--compare-clipping", "--save-model", tmp + "/m.npz"], mentions: ["--save-model", "--compare-clipping"])
         // Too large for the budget: refused before it starts, with --layers among the options that lower it.
         try refused(["train", "--layers", "8", "--hidden", "512", "--steps", "2000", "--iters", "5000", "--prefix", tmp + "/x"],
                     mentions: ["--layers"])

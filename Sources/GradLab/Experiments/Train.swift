@@ -302,6 +302,15 @@ public enum TrainExperiment {
         return (a, b)
     }
 
+    /// The trained network as the analysis side's stack (zero initial states), driven by one sequence of the
+    /// run's held-out stream (the first held-out sequence: the tasks draw sample by sample): what
+    /// `train --save-model` writes as a state_dict for `gradlab import`.
+    public static func trainedModel(_ r: TrainResult) -> StackedModel {
+        var evalRNG = SeededRNG.derived(seed: r.options.seed, stream: 22)
+        let one = r.options.makeTask().batch(size: 1, rng: &evalRNG)
+        return r.net.stackedModel(inputs: one.inputs.map { $0.data })
+    }
+
     // MARK: text and CSV
 
     /// A few lines: final loss against the baseline, time, clipping and divergence.
