@@ -62,12 +62,19 @@ struct TrainCommand: ParsableCommand {
             --iters 1500 --clip-norm 1 --prefix plots/train-adding-lstm
           gradlab train --cell irnn --steps 100 --clip-norm 1 \\
             --compare-clipping --out clipping.png
+          gradlab train --cell lstm --layers 2 --steps 30 --hidden 16 \\
+            --iters 600 --clip-norm 1 --prefix plots/train-adding-lstm-2layers
           gradlab train --bench --cell lstm --hidden 128 --steps 100 --batch 32
         """)
 
     @Option(name: [.customLong("cell"), .customLong("cells")], help: "Cell to train.") var cell = TrainCell(.lstm)
     @Option(parsing: .unconditional, help: "Sequence length T (default 50; 100 with --bench).") var steps: Int?
     @Option(parsing: .unconditional, help: "Hidden units n (default 64; 128 with --bench).") var hidden: Int?
+    @Option(parsing: .unconditional, help: """
+        Recurrent layers stacked, 1…\(TrainOptions.maxLayers) (PyTorch's num_layers: layer l reads layer l−1's h_t, \
+        the readout sits on top). L > 1 adds ‖∂L/∂W_hh‖ per layer to the CSV and the gradient chart; \
+        per-lag contributions are the top layer's; --truncate needs one layer.
+        """) var layers = 1
     @OptionGroup var training: TrainingOptions
     @Option(parsing: .unconditional, help: "Iterations with a per-lag contribution snapshot (0 = none).") var snapshots = 4
     @Flag(help: "Stop as soon as the held-out loss is below the target.") var stopAtTarget = false
@@ -85,6 +92,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Per-lag contribution chart.", valueName: "file")) var contribChart: String?
     @Option(help: ArgumentHelp("Clipping comparison chart (--compare-clipping).", valueName: "file")) var clippingChart: String?
     @Option(help: ArgumentHelp("Chart title, in place of the built-in one (on every chart this run writes).", valueName: "text")) var title: String?
+    @Option(help: ArgumentHelp("Write the trained network (every layer) as a PyTorch state_dict .npz, with a held-out sequence as `inputs`, for `gradlab import`.", valueName: "file.npz"))
+    var saveModel: String?
     @OptionGroup var chartOptions: ChartOptions
 
     /// (main chart, prefix) from --out and --prefix: an --out without a chart extension is the old prefix form.
@@ -103,6 +112,7 @@ struct TrainCommand: ParsableCommand {
         o.hidden = hidden ?? 64
         training.apply(to: &o)
         o.snapshots = snapshots
+        o.layers = layers
         o.stopAtTarget = stopAtTarget
         try o.validate()
         return o
@@ -114,6 +124,15 @@ struct TrainCommand: ParsableCommand {
         try Budget.admit(CostModel.training(o, runs: compareClipping ? 2 : 1), announceAfter: .infinity)
         try chartOptions.size.validate()
         let (mainChart, prefix) = try outputs()
+        if let save = saveModel {
+            guard save.lowercased().hasSuffix(".npz") else {
+                throw GradLabError.usage("--save-model writes a PyTorch state_dict: give a .npz file name (got \(quoted(save)))")
+            }
+            guard o.cell != .leaky else {
+                throw GradLabError.usage("--save-model: a PyTorch state_dict has no place for the leaky cell's leak rates (save sigmoid, tanh, relu, linear, irnn, lstm or gru)")
+            }
+            guard !compareClipping else { throw GradLabError.usage("--save-model saves one trained network: not with --compare-clipping") }
+        }
 
         if compareClipping {
             guard o.clipping != .none else {
@@ -145,9 +164,9 @@ struct TrainCommand: ParsableCommand {
             throw GradLabError.usage("--contrib-chart/--contrib-csv need --snapshots of at least 1")
         }
         try OutputFile.checkDistinct([("the loss chart", lossPath), ("the gradient-norm chart", gradPath), ("the contribution chart", contribPath),
-                                      ("the CSV", data), ("the contributions CSV", contribData)].compactMap { o, p in p.map { (o, $0) } })
+                                      ("the CSV", data), ("the contributions CSV", contribData), ("--save-model", saveModel)].compactMap { o, p in p.map { (o, $0) } })
         for path in [lossPath, gradPath, contribPath].compactMap({ $0 }) { try FigureFile.check(path) }
-        for path in [data, contribData].compactMap({ $0 }) { try OutputFile.checkWritable(path) }
+        for path in [data, contribData, saveModel].compactMap({ $0 }) { try OutputFile.checkWritable(path) }
 
         let bar = TrainProgressBar(label: "train \(cell.kind.rawValue)")
         let r = try TrainExperiment.run(o) { bar.update(iteration: $0, total: $1, loss: $2, evalLoss: $3) }
@@ -158,18 +177,29 @@ struct TrainCommand: ParsableCommand {
         for path in try TrainCharts.save(r, loss: lossPath, gradNorm: gradPath, contributions: contribPath, size: chartOptions.size, title: title) {
             print("wrote \(path)")
         }
+        if let save = saveModel {
+            guard r.net.allFinite else {
+                Console.warning("--save-model: \(save) not written: the run diverged and the weights are not finite")
+                return
+            }
+            try OutputFile.write(try NpzWriter.stateDict(TrainExperiment.trainedModel(r)), to: save)
+            let kind = r.net.kind
+            let hint = kind.gateCount == 1 ? " --cell \(kind == .irnn ? "relu" : kind.rawValue)" : ""
+            print("wrote \(save) (read it back with: gradlab import \(save)\(hint))")
+        }
     }
 
     func runBench() throws {
         var o = TrainOptions()
-        o.cell = cell.kind; o.hidden = hidden ?? 128; o.steps = steps ?? 100; o.batchSize = training.batch
+        o.cell = cell.kind; o.hidden = hidden ?? 128; o.steps = steps ?? 100; o.batchSize = training.batch; o.layers = layers
         try o.validate()
         try Check.positive(repetitions, "--repetitions")
         try Check.atMost(repetitions, 1000, "--repetitions", "each repetition is a full BPTT pass")
-        try Budget.admit(CostModel.training(cell: cell.kind, hidden: o.hidden, input: 2, output: 1, steps: o.steps, batch: o.batchSize,
-                                            iterations: repetitions, evalEvery: Int.max, evalSize: 0, snapshots: 0))
+        let pass = CostModel.training(cell: cell.kind, hidden: o.hidden, input: 2, output: 1, steps: o.steps, batch: o.batchSize,
+                                      iterations: repetitions, evalEvery: Int.max, evalSize: 0, snapshots: 0)
+        try Budget.admit(layers > 1 ? pass.times(Double(layers) * 4 / 3) : pass)
         let r = try TrainBench.run(cell: cell.kind, hidden: hidden ?? 128, steps: steps ?? 100, batch: training.batch,
-                                   repetitions: repetitions, seed: training.seed)
+                                   repetitions: repetitions, seed: training.seed, layers: layers)
         print(TrainBench.report(r))
     }
 }

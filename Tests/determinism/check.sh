@@ -23,6 +23,9 @@ outputs() {
     env "$@" "$BIN" train --cell lstm --task copy --steps 15 --copy-length 3 --symbols 4 --hidden 8 --iters 40 --batch 8 \
         --eval-every 10 --eval-size 32 --truncate 5 --snapshots 2 --csv "$out/copy.csv" --contrib-csv "$out/copy-contrib.csv" \
         --loss-chart "$out/copy-loss.png" --contrib-chart "$out/copy-contrib.png" >/dev/null
+    env "$@" "$BIN" train --cell gru --layers 3 --steps 12 --hidden 8 --iters 40 --batch 8 --eval-every 10 --eval-size 32 \
+        --seed 3 --clip-norm 1 --snapshots 2 --csv "$out/stack.csv" --contrib-csv "$out/stack-contrib.csv" \
+        --grad-chart "$out/stack-grad.png" >/dev/null
     env "$@" "$BIN" train-sweep --cells gru,irnn --lengths 6,12 --hidden 8 --iters 30 --eval-every 10 --eval-size 32 \
         --csv "$out/sweep.csv" --chart "$out/sweep.png" >/dev/null
     env "$@" "$BIN" curves --cells tanh,lstm --hidden 64 --steps 200 --csv "$dir/analysis-$name.csv" >/dev/null

@@ -39,8 +39,21 @@ public extension CostModel {
     /// One training run (`runs` = 2 for --compare-clipping).
     static func training(_ o: TrainOptions, runs: Int = 1) -> CostEstimate {
         let (d, out) = o.task == .adding ? (2, 1) : (o.symbols + 2, o.symbols)
-        return training(cell: o.cell, hidden: o.hidden, input: d, output: out, steps: o.steps, batch: o.batchSize,
-                        iterations: o.iterations, evalEvery: o.evalEvery, evalSize: o.evalSize, snapshots: o.snapshots, runs: runs)
+        let first = training(cell: o.cell, hidden: o.hidden, input: d, output: out, steps: o.steps, batch: o.batchSize,
+                             iterations: o.iterations, evalEvery: o.evalEvery, evalSize: o.evalSize, snapshots: o.snapshots, runs: runs)
+        return o.layers > 1 ? first + stackedLayers(o, runs: runs) : first
+    }
+
+    /// Layers 2…L of a stacked training run (--layers L): each reads n values, is a full BPTT pass over the
+    /// batch and the held-out batch, and sends ∂L/∂x_t down (one more product per step: × 4/3).
+    static func stackedLayers(_ o: TrainOptions, runs: Int = 1) -> CostEstimate {
+        let one = training(cell: o.cell, hidden: o.hidden, input: o.hidden, output: 0, steps: o.steps, batch: o.batchSize,
+                           iterations: o.iterations, evalEvery: o.evalEvery, evalSize: o.evalSize, snapshots: 0, runs: runs)
+        let extra = Double(o.layers - 1)
+        return CostEstimate(one.parts.prefix(2).map { p in
+            .init("layers 2…\(o.layers): \(p.name) each", bytes: p.bytes * extra, operations: p.operations * extra * 4 / 3,
+                  advice: "lower --layers, " + p.advice.replacingOccurrences(of: "lower ", with: ""))
+        })
     }
 
     /// Every (cell, length) run of a training sweep, `jobs` at once.

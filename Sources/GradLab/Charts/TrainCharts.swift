@@ -16,6 +16,11 @@ public enum TrainCharts {
         }
     }
 
+    /// The trained model: "LSTM", or "2-layer LSTM" for a stack.
+    static func modelName(_ o: TrainOptions) -> String {
+        o.layers > 1 ? "\(o.layers)-layer \(cellName(o.cell))" : cellName(o.cell)
+    }
+
     static func taskName(_ o: TrainOptions) -> String {
         o.task == .adding ? "adding problem" : "copy task (L = \(o.copyLength), \(o.symbols) symbols)"
     }
@@ -45,7 +50,7 @@ public enum TrainCharts {
         let fig = size.figure()
         let ax = fig.axes
         let o = r.options
-        ax.title = "\(cellName(o.cell)) on the \(taskName(o)), T = \(o.steps): \(lossName(r.lossKind)) during training"
+        ax.title = "\(modelName(o)) on the \(taskName(o)), T = \(o.steps): \(lossName(r.lossKind)) during training"
         ax.xLabel = "iteration"
         ax.yLabel = "\(lossName(r.lossKind)) (log scale)"
         ax.yScale = .log10
@@ -76,7 +81,7 @@ public enum TrainCharts {
         let fig = size.figure()
         let ax = fig.axes
         let o = r.options
-        ax.title = "\(cellName(o.cell)), \(taskName(o)), T = \(o.steps): gradient norm ‖∂L/∂θ‖_{2} per iteration"
+        ax.title = "\(modelName(o)), \(taskName(o)), T = \(o.steps): gradient norm ‖∂L/∂θ‖_{2} per iteration"
         ax.xLabel = "iteration"
         ax.yLabel = "‖∂L/∂θ‖_{2} (log scale)"
         ax.yScale = .log10
@@ -87,6 +92,17 @@ public enum TrainCharts {
             ax.plot(x, r.records.map(\.clippedNorm), label: "‖g‖ after clipping (step taken)", color: Palette.color(0), width: 1.6)
         }
         if case .norm(let c) = o.clipping { ax.hline(c, label: "clip threshold c = \(trainNumber(c))", dash: .dashed) }
+        if o.layers > 1 {
+            // What depth adds: the recurrent weights of each layer, the lower ones reached only through the layers above.
+            let colors = Palette.sequential(o.layers)
+            for l in 0..<o.layers {
+                let pts = r.records.filter { $0.layerGradNorms.count == o.layers && $0.layerGradNorms[l].isFinite && $0.layerGradNorms[l] > 0 }
+                let name = l == 0 ? "layer 0 (bottom)" : l == o.layers - 1 ? "layer \(l) (top)" : "layer \(l)"
+                ax.plot(pts.map { Double($0.iteration) }, pts.map { $0.layerGradNorms[l] },
+                        label: "‖∂L/∂W_{hh}‖_{F}, \(name)", color: colors[l], width: 1.1)
+            }
+            ax.yLabel = "gradient norm (log scale)"
+        }
         if case .value(let v) = o.clipping {
             fig.addNote("value clipping clamps each of the \(r.net.parameterCount) entries to ±\(trainNumber(v)); the norm after it is at most \(trainNumber(v))·√\(r.net.parameterCount)")
         }
@@ -101,7 +117,7 @@ public enum TrainCharts {
         let fig = size.figure()
         let ax = fig.axes
         let o = r.options
-        ax.title = "\(cellName(o.cell)), \(taskName(o)), T = \(o.steps): where ∂L/∂W_{hh} comes from"
+        ax.title = "\(modelName(o)), \(taskName(o)), T = \(o.steps): where \(o.layers > 1 ? "the top layer's " : "")∂L/∂W_{hh} comes from"
         ax.xLabel = "lag ℓ = t − k (steps between the loss and the use of W_{hh})"
         ax.yLabel = "‖C_{ℓ}‖_{F} (log scale)"
         ax.yScale = .log10
@@ -123,7 +139,7 @@ public enum TrainCharts {
             ax.plot(pts.map { Double($0.offset) }, pts.map(\.element), label: label, color: colors[i], width: 2)
         }
         ax.xRange = 0...Double(max(o.steps - 1, 1))
-        fig.addNote(o.summary + "; C_ℓ is the lag-ℓ part of ∂L/∂W_hh, and the C_ℓ sum exactly to it (full BPTT on the held-out batch)"
+        fig.addNote(o.summary + "; C_ℓ is the lag-ℓ part of \(o.layers > 1 ? "the top layer's " : "")∂L/∂W_hh, and the C_ℓ sum exactly to it (full BPTT on the held-out batch)"
                     + (r.snapshots.contains { $0.cutOffShare != nil } ? "; cut off: the share of ‖∂L/∂W_hh‖ from lags ≥ K" : ""))
         return fig
     }
@@ -135,7 +151,7 @@ public enum TrainCharts {
     public static func clippingFigure(unclipped a: TrainResult, clipped b: TrainResult, size: ChartSize = ChartSize()) -> Figure {
         let fig = size.figure(rows: 1, cols: 2)
         let o = b.options
-        fig.title = "Gradient clipping: \(cellName(o.cell)) on the \(taskName(o)), T = \(o.steps), \(o.optimizer.rawValue) lr \(trainNumber(o.learningRate))"
+        fig.title = "Gradient clipping: \(modelName(o)) on the \(taskName(o)), T = \(o.steps), \(o.optimizer.rawValue) lr \(trainNumber(o.learningRate))"
         let left = fig[0, 0], right = fig[0, 1]
         fig.sharedLegend = true        // both panels show the same two runs: one legend (the left one, with the baseline)
         left.title = "loss"
