@@ -11,7 +11,7 @@ import Linear
 /// `gradlab import`'s reader, so the checks, budgets and numbers are the command line's.
 extension CommandBackend {
     static let trainOptions = ["cell", "task", "steps", "hidden", "iters", "batch", "optimizer", "lr", "momentum", "clip-norm", "clip-value",
-                               "truncate", "seed", "eval-every", "eval-size", "forget-bias", "copy-length", "symbols", "target-loss", "snapshots"]
+                               "truncate", "seed", "eval-every", "eval-size", "forget-bias", "copy-length", "symbols", "target-loss", "snapshots", "layers"]
     static let sweepOptions = ["cells", "gain", "seeds", "seed", "hidden", "input", "steps", "warmup", "init", "forget-bias", "input-scale", "units"]
 
     public var jobs: [ViewSpec] {
@@ -61,12 +61,12 @@ extension CommandBackend {
             ("label", .string(label)), ("task", .string(o.task.rawValue)),
             ("loss", .string(task.loss == .mse ? "mse" : "cross-entropy")),
             ("baseline", .num(task.baselineLoss)), ("baseline_label", .string(task.baselineLabel)),
-            ("iterations", .int(o.iterations)), ("steps", .int(o.steps)), ("hidden", .int(o.hidden)),
+            ("iterations", .int(o.iterations)), ("steps", .int(o.steps)), ("hidden", .int(o.hidden)), ("layers", .int(o.layers)),
             ("truncate", o.truncation.map { .int($0) } ?? .null), ("target", .num(o.effectiveTarget)),
             ("clipping", .string(o.clipping == .none ? "none" : o.clipping.description)),
             ("eval_every", .int(o.evalEvery)), ("snapshots", .int(o.snapshots)), ("summary", .string(o.summary)),
         ]
-        info.append(("csv_header", .string(TrainExperiment.csvHeader)))
+        info.append(("csv_header", .string(TrainExperiment.csvHeader(layers: o.layers))))
         return PreparedJob(command: command + " --csv train.csv", info: info) { control in
             // Rows are sent in batches, at most ten a second, and before a pause and the end.
             var rows: [JSON] = [], lines: [JSON] = []
@@ -86,7 +86,7 @@ extension CommandBackend {
             var hooks = TrainHooks()
             hooks.started = { e0 in
                 rows.append(.array([.int(0), .null, .num(e0), .null, .null]))
-                lines.append(.string(TrainExperiment.csvInitialRow(label: label, evalLoss: e0)))
+                lines.append(.string(TrainExperiment.csvInitialRow(label: label, evalLoss: e0, layers: o.layers)))
                 flush()
             }
             hooks.record = { r in

@@ -120,6 +120,29 @@ final class LiveTests: XCTestCase {
         XCTAssertEqual(missing, 404, "\(m)")
     }
 
+    /// A stack trains live too: the per-layer ‖∂L/∂W_hh^(l)‖ columns stream as `train --layers 2 --csv` writes them.
+    func testLiveStackStreamsTheRowsOfTrainLayersCSV() async throws {
+        let app = makeApp()
+        let q = "cell=gru&layers=2&steps=10&hidden=6&iters=40&eval-every=10"
+        let (status, o) = await post(app, "/api/jobs/train?_client=s&" + q)
+        XCTAssertEqual(status, 201, "\(o)")
+        let id = try XCTUnwrap(o["id"] as? String)
+        let info = try XCTUnwrap(o["info"] as? [String: Any])
+        XCTAssertEqual(info["layers"] as? Int, 2)
+        let header = try XCTUnwrap(info["csv_header"] as? String)
+        XCTAssertTrue(header.hasSuffix(",grad_norm_hh_l0,grad_norm_hh_l1"), header)
+        let s = try await listen(app, id)
+        XCTAssertTrue(s.wait(60), "the run ends")
+        var lines = [header]
+        for e in s.events where e.name == "progress" { lines += e.data["csv"] as? [String] ?? [] }
+        XCTAssertEqual(lines.count, 42, "header, iteration 0 and 40 iterations")
+        let cli = try ExplorerAPITests.cli(["train"] + TrainCSV.arguments(q) + ["--csv", "t.csv"], file: "t.csv")
+        XCTAssertEqual(lines.joined(separator: "\n") + "\n", String(decoding: cli, as: UTF8.self))
+        let (bad, b) = await post(app, "/api/jobs/train?_client=s&cell=tanh&layers=2&truncate=5")
+        XCTAssertEqual(bad, 400)
+        XCTAssertTrue((b["error"] as? String ?? "").contains("--truncate"), "\(b)")
+    }
+
     func testPauseResumeAndStop() async throws {
         let app = makeApp()
         let (_, o) = await post(app, "/api/jobs/train?_client=p&cell=tanh&steps=40&hidden=32&iters=100000")

@@ -19,6 +19,8 @@
     { key: 'task', label: 'Task', kind: 'select', choices: ['adding', 'copy'] },
     { key: 'steps', label: 'Sequence length T', kind: 'number', min: 2, step: 1 },
     { key: 'hidden', label: 'Hidden size n', kind: 'number', min: 1, step: 1 },
+    { key: 'layers', label: 'Layers L', kind: 'number', min: 1, max: 8, step: 1,
+      help: 'a stack (layer l reads layer l−1); needs full BPTT' },
     { key: 'iters', label: 'Iterations', kind: 'number', min: 1, step: 1 },
     { key: 'batch', label: 'Batch', kind: 'number', min: 1, step: 1 },
     { key: 'optimizer', label: 'Optimiser', kind: 'select', choices: ['adam', 'sgd'] },
@@ -37,11 +39,11 @@
   ];
   // The command's defaults: an option equal to them is not sent (the command line stays short).
   const CLI_DEFAULTS = { batch: '32', optimizer: 'adam', lr: '0.01', seed: '0', 'eval-every': '25', snapshots: '4', 'forget-bias': '1',
-    'copy-length': '5', symbols: '8', momentum: '' };
+    'copy-length': '5', symbols: '8', momentum: '', layers: '1' };
   const ALWAYS = ['cell', 'task', 'steps', 'hidden', 'iters'];
   const BASE = { cell: 'lstm', task: 'adding', steps: '50', hidden: '32', iters: '3000', batch: '32', optimizer: 'adam', lr: '0.01',
     momentum: '', clip: 'norm', 'clip-at': '1', truncate: '', 'forget-bias': '1', 'copy-length': '5', symbols: '8', seed: '0',
-    snapshots: '6', 'eval-every': '25' };
+    snapshots: '6', 'eval-every': '25', layers: '1' };
   const PRESETS = {
     // Same task and options, only the cell differs: the LSTM learns the adding problem, tanh stays at the baseline.
     cells: { A: { cell: 'lstm' }, B: { cell: 'tanh' }, base: {} },
