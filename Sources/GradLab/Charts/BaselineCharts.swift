@@ -36,13 +36,24 @@ public enum BaselineCharts {
             ax.yRange = lo...hi
             // A little room right of the last iteration, so the final markers are not cut by the frame.
             ax.xRange = 0...(Double(max(b.iterations, 1)) * 1.03)
+            // One legend for all panels (the first panel's): it names both outcomes that occur anywhere.
             var labelledPass = false, labelledFail = false
+            if i == 0 && cells.count > 1 {
+                if r.runs.contains(where: \.passed) && !r.runs.contains(where: { $0.cell == cell && $0.passed }) {
+                    ax.plot([], [], label: "a seed that passes (final point ●)", color: passColor.withAlpha(0.85), width: 1.8)
+                    labelledPass = true
+                }
+                if r.runs.contains(where: { !$0.passed }) && !r.runs.contains(where: { $0.cell == cell && !$0.passed }) {
+                    ax.plot([], [], label: "a seed that fails (final point ■)", color: failColor.withAlpha(0.85), width: 1.8)
+                    labelledFail = true
+                }
+            }
             for run in r.runs where run.cell == cell {
                 let pts = run.evaluations.filter { $0.loss.isFinite && $0.loss > 0 }
                 let color = run.passed ? passColor : failColor
                 var label: String? = nil
-                if run.passed && !labelledPass { label = "a seed that passes (final point ●)"; labelledPass = true }
-                if !run.passed && !labelledFail { label = "a seed that fails (final point ■)"; labelledFail = true }
+                if run.passed && !labelledPass && (i == 0 || cells.count == 1 || !fig.sharedLegend) { label = "a seed that passes (final point ●)"; labelledPass = true }
+                if !run.passed && !labelledFail && (i == 0 || cells.count == 1 || !fig.sharedLegend) { label = "a seed that fails (final point ■)"; labelledFail = true }
                 ax.plot(pts.map { Double($0.iteration) }, pts.map(\.loss), label: label, color: color.withAlpha(0.85), width: 1.8)
                 if let last = pts.last {
                     ax.scatter([Double(last.iteration)], [last.loss], color: color, marker: run.passed ? .circle : .square, size: 11)
