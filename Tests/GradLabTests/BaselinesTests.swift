@@ -97,6 +97,10 @@ final class BaselinesTests: XCTestCase {
             XCTAssertEqual(BaselinesExperiment.csv(a), BaselinesExperiment.csv(b), "same options, same bytes")
             XCTAssertEqual(BaselinesExperiment.gradientCSV(a), BaselinesExperiment.gradientCSV(b))
             XCTAssertEqual(try BaselinesExperiment.json(a), try BaselinesExperiment.json(b))
+            // One worker or two: the same numbers in the same order.
+            var serial = o
+            serial.jobs = 1
+            XCTAssertEqual(BaselinesExperiment.csv(try BaselinesExperiment.run(serial)), BaselinesExperiment.csv(a))
             // Each run is exactly `train` with that seed: the same final loss.
             var t = o.base
             t.cell = .gru; t.seed = 1
