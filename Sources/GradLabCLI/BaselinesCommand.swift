@@ -22,10 +22,11 @@ struct BaselinesCommand: ParsableCommand {
         clip-norm 1 (--no-clip for none), seeds 0, 1, 2.
 
         Examples:
-          gradlab baselines --task adding --cells tanh,lstm,gru --seeds 3 --steps 50 \\
-            --out success.png --gradient-chart gradients.png --csv runs.csv
-          gradlab baselines --task copy-memory --cells tanh,lstm --steps 20 --iters 1000 \\
-            --out copy.png --json copy.json
+          gradlab baselines --task adding --cells tanh,lstm,gru --seeds 3 \\
+            --steps 30 --iters 800 --out success.png \\
+            --gradient-chart gradients.png --csv runs.csv
+          gradlab baselines --task copy-memory --cells tanh,lstm \\
+            --steps 5 --iters 2000 --out copy.png --json copy.json
         """)
 
     @Option(name: [.customLong("cells"), .customLong("cell")], help: ArgumentHelp("Comma-separated cells: \(TrainCell.allValueStrings.joined(separator: ", ")).", valueName: "list"))

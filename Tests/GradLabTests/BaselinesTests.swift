@@ -220,6 +220,35 @@ final class BaselinesTests: XCTestCase {
         XCTAssertTrue(t.stdout.contains("(baseline 0.9041)"), t.stdout)   // 10·ln 8/23
     }
 
+    /// Hostile numbers in every numeric option, under a small budget: a clean refusal or a quick success, never
+    /// a signal or a multi-line error.
+    func testHostileNumbersAreRefusedCleanly() throws {
+        try requireBinary()
+        let numbers = ["0", "-1", "1e308", "nan", "inf", "9223372036854775807", "99999999999999999999", "1e-300", "1000000", "3.5", ""]
+        let flags = ["--hidden", "--steps", "--iters", "--seeds", "--jobs", "--pass-loss-ratio", "--pass-accuracy", "--gradient-iters"]
+        for f in flags {
+            for v in numbers {
+                let p = Process()
+                p.executableURL = CLITests.binary
+                p.arguments = ["baselines", f, v, "--csv", tmp + "/h.csv"]
+                p.environment = ProcessInfo.processInfo.environment.merging(["GRADLAB_MAX_MINUTES": "0.05", "GRADLAB_MAX_MEMORY": "256M"]) { $1 }
+                let err = Pipe()
+                p.standardOutput = FileHandle.nullDevice
+                p.standardError = err
+                try p.run()
+                let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                p.waitUntilExit()
+                XCTAssertEqual(p.terminationReason, .exit, "\(f) \(v): signal")
+                XCTAssertTrue(p.terminationStatus == 0 || p.terminationStatus == 64, "\(f) \(v): exit \(p.terminationStatus): \(e)")
+                if p.terminationStatus != 0 {
+                    XCTAssertEqual(e.trimmingCharacters(in: .newlines).split(separator: "\n").count, 1, "\(f) \(v): \(e)")
+                    XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/h.csv"), "\(f) \(v): refused but wrote")
+                }
+                try? FileManager.default.removeItem(atPath: tmp + "/h.csv")
+            }
+        }
+    }
+
     func testCommandLineErrorsAreOneLineAndWriteNothing() throws {
         try requireBinary()
         let out = ["--csv", tmp + "/x.csv", "--out", tmp + "/x.png"]
