@@ -9,7 +9,11 @@ extension OptimizerKind: ExpressibleByArgument {}
 /// Options shared by `train` and `train-sweep` (everything but cell and length).
 // Numeric options parse `.unconditional` so negative values reach validation with a clear message.
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "Task: adding (many-to-one, MSE) or copy (many-to-many, cross-entropy).") var task: TrainTaskKind = .adding
+    @Option(help: ArgumentHelp("""
+        Task: adding (many-to-one, MSE), copy (many-to-many, cross-entropy: --copy-length symbols, answer in the \
+        last steps of T) or copy-memory (Arjovsky et al. 2016: 10 of 8 symbols, a delay of --steps T, sequences \
+        of T + 20, cross-entropy over every step; memoryless baseline 10·ln 8/(T+20)).
+        """, valueName: "adding|copy|copy-memory")) var task: TrainTaskKind = .adding
     @Option(name: .customLong("iters"), parsing: .unconditional, help: "Training iterations (one batch each).") var iterations: Int?
     @Option(parsing: .unconditional, help: "Sequences per batch.") var batch = 32
     @Option(help: "Optimiser: adam or sgd (SGD with momentum 0.9 unless --momentum).") var optimizer: OptimizerKind = .adam
@@ -28,8 +32,8 @@ struct TrainingOptions: ParsableArguments {
         LSTM forget-gate (GRU update-gate) bias at initialisation. Default 1, as Jozefowicz et al. (2015) \
         recommend for learning long dependencies; the analysis commands default to 0 (PyTorch's initialisation).
         """) var forgetBias = 1.0
-    @Option(parsing: .unconditional, help: "Copy task: symbols to remember.") var copyLength = 5
-    @Option(parsing: .unconditional, help: "Copy task: alphabet size.") var symbols = 8
+    @Option(parsing: .unconditional, help: "Copy task: symbols to remember (default 5).") var copyLength: Int?
+    @Option(parsing: .unconditional, help: "Copy task: alphabet size (default 8).") var symbols: Int?
     @Option(parsing: .unconditional, help: "Report when the held-out loss first falls below this (default 0.05 for adding).")
     var targetLoss: Double?
 
@@ -40,14 +44,25 @@ struct TrainingOptions: ParsableArguments {
         o.batchSize = batch; o.optimizer = optimizer; o.momentum = momentum
         o.clipNorm = clipNorm; o.clipValue = clipValue; o.truncation = truncate; o.seed = seed
         o.evalEvery = evalEvery; o.evalSize = evalSize; o.forgetBias = forgetBias
-        o.copyLength = copyLength; o.symbols = symbols; o.targetLoss = targetLoss
+        if let l = copyLength { o.copyLength = l }
+        if let a = symbols { o.symbols = a }
+        o.targetLoss = targetLoss
+    }
+
+    /// Usage errors for options the chosen task does not take (copy-memory is the published task: always
+    /// 10 symbols from an alphabet of 8).
+    func check() throws {
+        if task == .copyMemory {
+            if copyLength != nil { throw GradLabError.usage("--copy-length does not apply to --task copy-memory (Arjovsky et al.'s task always copies 10 symbols; --steps sets the delay T)") }
+            if symbols != nil { throw GradLabError.usage("--symbols does not apply to --task copy-memory (Arjovsky et al.'s task always draws from 8 symbols)") }
+        }
     }
 }
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train an RNN with BPTT on the adding or copy task: loss, gradient norms, per-lag gradient contributions.",
+        abstract: "Train an RNN with BPTT on the adding, copy or copy-memory task: loss, gradient norms, per-lag gradient contributions.",
         discussion: """
         --out FILE (.png/.svg/.pdf) draws the loss chart (with --compare-clipping:
         the clipping comparison). --prefix P writes everything: P-loss.png,
@@ -64,6 +79,8 @@ struct TrainCommand: ParsableCommand {
             --compare-clipping --out clipping.png
           gradlab train --cell lstm --layers 2 --steps 30 --hidden 16 \\
             --iters 600 --clip-norm 1 --prefix plots/train-adding-lstm-2layers
+          gradlab train --cell lstm --task copy-memory --steps 50 --hidden 64 \\
+            --iters 2000 --clip-norm 1 --prefix copy-memory
           gradlab train --bench --cell lstm --hidden 128 --steps 100 --batch 32
         """)
 
@@ -114,6 +131,7 @@ struct TrainCommand: ParsableCommand {
         o.snapshots = snapshots
         o.layers = layers
         o.stopAtTarget = stopAtTarget
+        try training.check()
         try o.validate()
         return o
     }
@@ -249,6 +267,7 @@ struct TrainSweepCommand: ParsableCommand {
         }
         s.lengths = ts
         var base = s.base
+        try training.check()
         training.apply(to: &base)
         base.hidden = hidden
         if training.clipNorm == nil && training.clipValue == nil && !noClip { base.clipNorm = 1 }

@@ -76,6 +76,15 @@ final class ChartLayoutTests: XCTestCase {
         ts.base.hidden = 6; ts.base.iterations = 20; ts.base.evalSize = 32; ts.base.evalEvery = 10; ts.jobs = 1
         let tsr = try! TrainSweep.run(ts)
         list.append(("train-lengths", { TrainCharts.sweepFigure(tsr, size: $0) }))
+        for task in [TrainTaskKind.adding, .copyMemory] {
+            var bo = BaselinesOptions()
+            bo.cells = [.tanh, .lstm, .gru]; bo.seeds = 2; bo.jobs = 1; bo.gradientIterations = 5
+            bo.base.task = task; bo.base.steps = 6; bo.base.hidden = 6; bo.base.iterations = 20
+            bo.base.evalSize = 32; bo.base.evalEvery = 10
+            let br = try! BaselinesExperiment.run(bo)
+            list.append(("baselines-\(task.rawValue)", { BaselineCharts.successFigure(br, size: $0) }))
+            list.append(("baselines-gradients-\(task.rawValue)", { BaselineCharts.gradientFigure(br, size: $0) }))
+        }
         return list
     }()
 

@@ -10,8 +10,9 @@ CORETYPES=${DET_CORETYPES:-"Prescott Nehalem"}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT INT TERM
 
-# One short training of every trainable cell, the copy task (cross-entropy, truncation), a sweep, and an
-# analysis run (which uses OpenBLAS and may differ in the last bits: the proof that the kernels differ).
+# One short training of every trainable cell, the copy task (cross-entropy, truncation), the copy-memory task,
+# a small `baselines` run, a sweep, and an analysis run (which uses OpenBLAS and may differ in the last bits:
+# the proof that the kernels differ).
 outputs() {
     name=$1; shift
     out="$dir/$name"
@@ -26,6 +27,11 @@ outputs() {
     env "$@" "$BIN" train --cell gru --layers 3 --steps 12 --hidden 8 --iters 40 --batch 8 --eval-every 10 --eval-size 32 \
         --seed 3 --clip-norm 1 --snapshots 2 --csv "$out/stack.csv" --contrib-csv "$out/stack-contrib.csv" \
         --grad-chart "$out/stack-grad.png" >/dev/null
+    env "$@" "$BIN" train --cell gru --task copy-memory --steps 4 --hidden 8 --iters 30 --batch 8 --eval-every 10 --eval-size 32 \
+        --snapshots 1 --csv "$out/copy-memory.csv" --contrib-csv "$out/copy-memory-contrib.csv" >/dev/null
+    env "$@" "$BIN" baselines --task adding --cells tanh,lstm --seeds 2 --steps 8 --hidden 8 --iters 30 --batch 8 --eval-every 10 \
+        --eval-size 32 --gradient-iters 10 --csv "$out/baselines.csv" --json "$out/baselines.json" \
+        --gradient-csv "$out/baselines-gradients.csv" --out "$out/baselines.png" >/dev/null
     env "$@" "$BIN" train-sweep --cells gru,irnn --lengths 6,12 --hidden 8 --iters 30 --eval-every 10 --eval-size 32 \
         --csv "$out/sweep.csv" --chart "$out/sweep.png" >/dev/null
     env "$@" "$BIN" curves --cells tanh,lstm --hidden 64 --steps 200 --csv "$dir/analysis-$name.csv" >/dev/null
@@ -40,7 +46,7 @@ for ct in $CORETYPES; do
     variants="$variants $ct"
 done
 files=$(cd "$dir/default" && ls)
-echo "determinism: $(echo "$files" | wc -l) training outputs per variant (every trainable cell, copy task, sweep, charts)"
+echo "determinism: $(echo "$files" | wc -l) training outputs per variant (every trainable cell, copy and copy-memory tasks, baselines, sweep, charts)"
 for v in $variants; do
     for f in $files; do
         if ! cmp -s "$dir/default/$f" "$dir/$v/$f"; then

@@ -93,3 +93,60 @@ public struct CopyTask: SequenceTask {
         return SequenceBatch(inputs: inputs, lossSteps: Array((steps - length + 1)...steps), targets: .classes(classes))
     }
 }
+
+/// The copying memory problem of Arjovsky, Shah & Bengio (2016, "Unitary evolution recurrent neural
+/// networks", §4.1), after Hochreiter & Schmidhuber (1997): remember 10 symbols for T steps.
+///
+/// Categories 0…9: 0 is the blank, 1…8 the symbols, 9 the delimiter; inputs are one-hot over the 10, the
+/// readout has 9 classes (blank and the 8 symbols; the delimiter is never a target). A sequence has T + 20
+/// steps (1-based):
+///
+///     input   a_1 … a_10   blank × (T − 1)   delimiter   blank × 10      (steps 1–10, 11…T+9, T+10, T+11…T+20)
+///     target  blank × (T + 10)                           a_1 … a_10      (steps 1…T+10, T+11…T+20)
+///
+/// with a_i drawn uniformly from the 8 symbols. The loss is the cross-entropy averaged over all T + 20 steps
+/// (many-to-many). A network that remembers nothing can still count the steps: it outputs the blank with
+/// certainty for T + 10 steps (loss 0) and guesses uniformly over the 8 symbols for the last 10 (ln 8 each),
+/// so the memoryless baseline is 10·ln 8 / (T + 20) — and no memoryless predictor does better, since the
+/// target's marginal at each step has entropy 0 (steps ≤ T + 10) or ln 8 (the last 10).
+public struct CopyMemoryTask: SequenceTask {
+    /// The delay T (the sequence has T + 20 steps).
+    public let delay: Int
+    /// Symbols to remember (10) and their alphabet (8), as in the paper.
+    public static let length = 10
+    public static let symbols = 8
+    /// Input category of the delimiter; 0 is the blank, 1…8 the symbols.
+    public static let delimiter = 9
+
+    public init(delay: Int) {
+        precondition(delay >= 1, "the copying memory problem needs T ≥ 1")
+        self.delay = delay
+    }
+    public var name: String { "copy-memory" }
+    /// T + 20.
+    public var steps: Int { delay + 2 * Self.length }
+    public var inputSize: Int { Self.symbols + 2 }
+    public var outputSize: Int { Self.symbols + 1 }
+    public var loss: LossKind { .crossEntropy }
+    public var baselineLoss: Double { Double(Self.length) * log(Double(Self.symbols)) / Double(steps) }
+    public var baselineLabel: String {
+        "memoryless baseline 10·ln 8/(T+20) = \(String(format: "%.4f", baselineLoss))"
+    }
+    /// The 1-based steps whose targets are the remembered symbols: T + 11 … T + 20.
+    public var recallSteps: ClosedRange<Int> { (delay + Self.length + 1)...steps }
+
+    public func batch(size b: Int, rng: inout SeededRNG) -> SequenceBatch {
+        let d = inputSize, l = Self.length, total = steps
+        var inputs = [Matrix](repeating: Matrix(rows: b, cols: d), count: total)
+        var classes = [[Int]](repeating: [Int](repeating: 0, count: b), count: total)
+        for r in 0..<b {
+            for i in 0..<l {
+                let s = 1 + Int(rng.next() % UInt64(Self.symbols))
+                inputs[i][r, s] = 1
+                classes[total - l + i][r] = s
+            }
+            for t in l..<total { inputs[t][r, t == delay + l - 1 ? Self.delimiter : 0] = 1 }
+        }
+        return SequenceBatch(inputs: inputs, lossSteps: Array(1...total), targets: .classes(classes))
+    }
+}

@@ -38,8 +38,8 @@ public extension CostModel {
 
     /// One training run (`runs` = 2 for --compare-clipping).
     static func training(_ o: TrainOptions, runs: Int = 1) -> CostEstimate {
-        let (d, out) = o.task == .adding ? (2, 1) : (o.symbols + 2, o.symbols)
-        let first = training(cell: o.cell, hidden: o.hidden, input: d, output: out, steps: o.steps, batch: o.batchSize,
+        let (d, out) = o.taskShape
+        let first = training(cell: o.cell, hidden: o.hidden, input: d, output: out, steps: o.sequenceLength, batch: o.batchSize,
                              iterations: o.iterations, evalEvery: o.evalEvery, evalSize: o.evalSize, snapshots: o.snapshots, runs: runs)
         return o.layers > 1 ? first + stackedLayers(o, runs: runs) : first
     }
@@ -47,7 +47,7 @@ public extension CostModel {
     /// Layers 2…L of a stacked training run (--layers L): each reads n values, is a full BPTT pass over the
     /// batch and the held-out batch, and sends ∂L/∂x_t down (one more product per step: × 4/3).
     static func stackedLayers(_ o: TrainOptions, runs: Int = 1) -> CostEstimate {
-        let one = training(cell: o.cell, hidden: o.hidden, input: o.hidden, output: 0, steps: o.steps, batch: o.batchSize,
+        let one = training(cell: o.cell, hidden: o.hidden, input: o.hidden, output: 0, steps: o.sequenceLength, batch: o.batchSize,
                            iterations: o.iterations, evalEvery: o.evalEvery, evalSize: o.evalSize, snapshots: 0, runs: runs)
         let extra = Double(o.layers - 1)
         return CostEstimate(one.parts.prefix(2).map { p in
@@ -63,8 +63,8 @@ public extension CostModel {
             for t in s.lengths {
                 var o = s.base
                 o.cell = c; o.steps = t
-                let (d, out) = o.task == .adding ? (2, 1) : (o.symbols + 2, o.symbols)
-                e += training(cell: c, hidden: o.hidden, input: d, output: out, steps: t, batch: o.batchSize, iterations: o.iterations,
+                let (d, out) = o.taskShape
+                e += training(cell: c, hidden: o.hidden, input: d, output: out, steps: o.sequenceLength, batch: o.batchSize, iterations: o.iterations,
                               evalEvery: o.evalEvery, evalSize: o.evalSize, snapshots: o.snapshots)
             }
         }
@@ -72,6 +72,27 @@ public extension CostModel {
         let largest = e.parts.map(\.bytes).max() ?? 0
         return CostEstimate(e.parts.map { .init($0.name, bytes: 0, operations: $0.operations, advice: $0.advice) })
             + CostEstimate([.init("\(s.jobs) training run(s) in flight", bytes: largest * Double(s.jobs), advice: "lower --jobs, --batch, --steps or --hidden")])
+    }
+
+    /// `baselines`: every (cell, seed) training run, one --gradient-iters run per cell with two state-gradient
+    /// passes over the held-out batch, `jobs` at once.
+    static func baselines(_ b: BaselinesOptions) -> CostEstimate {
+        var e = CostEstimate()
+        for c in b.cells {
+            var o = b.base
+            o.cell = c
+            e += training(o, runs: b.seeds)
+            if let g = b.gradientIterations {
+                o.iterations = g
+                o.evalEvery = g
+                e += training(o)
+                e += training(cell: c, hidden: o.hidden, input: o.taskShape.input, output: o.taskShape.output, steps: o.sequenceLength,
+                              batch: o.evalSize, iterations: 2, evalEvery: Int.max, evalSize: 0, snapshots: 0)
+            }
+        }
+        let largest = e.parts.map(\.bytes).max() ?? 0
+        return CostEstimate(e.parts.map { .init($0.name, bytes: 0, operations: $0.operations, advice: $0.advice) })
+            + CostEstimate([.init("\(b.jobs) training run(s) in flight", bytes: largest * Double(b.jobs), advice: "lower --jobs, --batch, --steps or --hidden")])
     }
 
     /// `import`: every layer's curves and `exponents` Lyapunov exponents, and the gradient through depth

@@ -22,7 +22,11 @@ public enum TrainCharts {
     }
 
     static func taskName(_ o: TrainOptions) -> String {
-        o.task == .adding ? "adding problem" : "copy task (L = \(o.copyLength), \(o.symbols) symbols)"
+        switch o.task {
+        case .adding: return "adding problem"
+        case .copy: return "copy task (L = \(o.copyLength), \(o.symbols) symbols)"
+        case .copyMemory: return "copying memory problem (10 of 8 symbols)"
+        }
     }
 
     static func lossName(_ k: LossKind) -> String { k == .mse ? "MSE" : "cross-entropy" }
@@ -122,9 +126,10 @@ public enum TrainCharts {
         ax.yLabel = "‖C_{ℓ}‖_{F} (log scale)"
         ax.yScale = .log10
         let positives = r.snapshots.flatMap(\.norms).filter { $0 > 0 && $0.isFinite }
-        if let k = o.truncation, k < o.steps, let lo = positives.min(), let hi = positives.max() {
+        let seqLen = o.sequenceLength
+        if let k = o.truncation, k < seqLen, let lo = positives.min(), let hi = positives.max() {
             // Shade the lags truncated BPTT never sees.
-            ax.band([Double(k), Double(o.steps - 1)], lower: [lo / 10, lo / 10], upper: [hi * 10, hi * 10],
+            ax.band([Double(k), Double(seqLen - 1)], lower: [lo / 10, lo / 10], upper: [hi * 10, hi * 10],
                     label: "cut off by truncation (lags ≥ K = \(k))", color: .gray, alpha: 0.15)
             ax.vline(Double(k), label: "K = \(k)", color: .darkGray)
             ax.yRange = (lo / 2)...(hi * 3)
@@ -138,7 +143,7 @@ public enum TrainCharts {
             // Early snapshots dark purple, late ones green: time reads as colour, and neighbours stay apart.
             ax.plot(pts.map { Double($0.offset) }, pts.map(\.element), label: label, color: colors[i], width: 2)
         }
-        ax.xRange = 0...Double(max(o.steps - 1, 1))
+        ax.xRange = 0...Double(max(seqLen - 1, 1))
         fig.addNote(o.summary + "; C_ℓ is the lag-ℓ part of \(o.layers > 1 ? "the top layer's " : "")∂L/∂W_hh, and the C_ℓ sum exactly to it (full BPTT on the held-out batch)"
                     + (r.snapshots.contains { $0.cutOffShare != nil } ? "; cut off: the share of ‖∂L/∂W_hh‖ from lags ≥ K" : ""))
         return fig

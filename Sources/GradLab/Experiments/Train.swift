@@ -5,6 +5,8 @@ import Linear
 /// The synthetic tasks `gradlab train` offers.
 public enum TrainTaskKind: String, CaseIterable, Sendable {
     case adding, copy
+    /// Arjovsky, Shah & Bengio's (2016) copying memory problem: 10 symbols over a delay T, sequences of T + 20.
+    case copyMemory = "copy-memory"
 }
 
 /// Parameters of one training run. Same options (and seed) ⇒ identical numbers.
@@ -53,9 +55,27 @@ public struct TrainOptions: Sendable {
         return .none
     }
 
-    /// The loss level reported as "reached": the option, or 0.05 (adding) / 0.1·ln(symbols) (copy).
+    /// The loss level reported as "reached": the option, or 0.05 (adding) / 0.1·ln(symbols) (copy) / a tenth
+    /// of the memoryless baseline 10·ln 8/(T+20) (copy-memory).
     public var effectiveTarget: Double {
-        targetLoss ?? (task == .adding ? 0.05 : 0.1 * log(Double(symbols)))
+        if let t = targetLoss { return t }
+        switch task {
+        case .adding: return 0.05
+        case .copy: return 0.1 * log(Double(symbols))
+        case .copyMemory: return 0.1 * CopyMemoryTask(delay: max(steps, 1)).baselineLoss
+        }
+    }
+
+    /// Steps per sequence: T, or T + 20 for copy-memory (whose --steps is the delay T).
+    public var sequenceLength: Int { task == .copyMemory ? steps + 2 * CopyMemoryTask.length : steps }
+
+    /// Input and output sizes of the task's network.
+    public var taskShape: (input: Int, output: Int) {
+        switch task {
+        case .adding: return (2, 1)
+        case .copy: return (symbols + 2, symbols)
+        case .copyMemory: return (CopyMemoryTask.symbols + 2, CopyMemoryTask.symbols + 1)
+        }
     }
 
     public func validate() throws {
@@ -72,7 +92,7 @@ public struct TrainOptions: Sendable {
         try Check.finite(forgetBias, "--forget-bias")
         try Check.nonNegative(snapshots, "--snapshots")
         try Check.atMost(hidden, 1024, "--hidden", "training keeps T dense states per sample")
-        try Check.atMost(steps, 10_000, "--steps", "BPTT stores every step of the batch")
+        try Check.atMost(sequenceLength, 10_000, task == .copyMemory ? "--steps + 20" : "--steps", "BPTT stores every step of the batch")
         try Check.atMost(batchSize, 4096, "--batch", "BPTT stores every step of the batch")
         try Check.atMost(evalSize, 100_000, "--eval-size", "the held-out batch is evaluated in one pass")
         try Check.atMost(snapshots, 50, "--snapshots", "each snapshot costs an extra backward pass")
@@ -102,6 +122,8 @@ public struct TrainOptions: Sendable {
             guard steps >= 2 * copyLength + 1 else {
                 throw GradLabError.usage("--steps must be at least 2·copy-length + 1 = \(2 * copyLength + 1) for the copy task (got \(steps))")
             }
+        case .copyMemory:
+            break   // any T ≥ 1 (checked above): the sequence is T + 20 steps
         }
     }
 
@@ -109,6 +131,7 @@ public struct TrainOptions: Sendable {
         switch task {
         case .adding: return AddingProblem(steps: steps)
         case .copy: return CopyTask(steps: steps, length: copyLength, symbols: symbols)
+        case .copyMemory: return CopyMemoryTask(delay: steps)
         }
     }
 
@@ -199,6 +222,13 @@ public enum TrainExperiment {
         return Set((0..<count).map { 1 + Int((Double($0) / Double(count - 1) * Double(iterations - 1)).rounded()) })
     }
 
+    /// The fixed held-out batch a run of `o` evaluates on (its own stream of the seed, so changing --iters
+    /// never changes the test set).
+    public static func heldOutBatch(_ o: TrainOptions, task: (any SequenceTask)? = nil) -> SequenceBatch {
+        var evalRNG = SeededRNG.derived(seed: o.seed, stream: 22)
+        return (task ?? o.makeTask()).batch(size: o.evalSize, rng: &evalRNG)
+    }
+
     /// Trains a freshly initialised network on freshly generated batches; evaluates on a fixed held-out batch.
     /// Single-threaded, and no BLAS or libm on the way (see `BPTT`): every number is the same on every CPU.
     public static func run(_ o: TrainOptions, label: String? = nil, progress: Progress? = nil, hooks: TrainHooks = TrainHooks()) throws -> TrainResult {
@@ -210,8 +240,7 @@ public enum TrainExperiment {
                                          layers: o.layers, seed: o.seed, init: TrainingInit(forgetBias: o.forgetBias))
         // Separate streams: training data, held-out data (so changing --iters never changes the test set).
         var dataRNG = SeededRNG.derived(seed: o.seed, stream: 21)
-        var evalRNG = SeededRNG.derived(seed: o.seed, stream: 22)
-        let evalBatch = task.batch(size: o.evalSize, rng: &evalRNG)
+        let evalBatch = heldOutBatch(o, task: task)
         var optimizer = o.optimizer.make(learningRate: o.learningRate, momentum: o.momentum)
         let clipping = o.clipping
         let snapshotAt = snapshotIterations(o.snapshots, o.iterations)
