@@ -28,12 +28,12 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         try Check.positive(repetitions, "--repetitions")
+        try Check.atMost(repetitions, 1000, "--repetitions", "each repetition reruns the case")
         if let only {
             guard let c = Bench.Case(only) else { throw GradLabError.usage("--only must look like tanh:256:1000 (got \(quoted(only)))") }
             var o = CurvesOptions()
             o.cells = [c.cell]; o.hidden = c.hidden; o.steps = c.steps
             try o.validate()
-            try Check.atMost(repetitions, 1000, "--repetitions", "each repetition reruns the case")
             try Budget.admit(CostModel.curves(o).times(Double(repetitions), bytes: false))
             print(try Bench.run(c, repetitions: repetitions).json)
             return
@@ -175,13 +175,17 @@ struct BenchCommand: ParsableCommand {
                 p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
             }
             p.arguments = ["bench", "--only", c.text, "--repetitions", "\(repetitions)"]
-            let pipe = Pipe()
+            let pipe = Pipe(), errors = Pipe()
             p.standardOutput = pipe
+            p.standardError = errors
             try p.run()
             let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             p.waitUntilExit()
             guard p.terminationStatus == 0, let r = Bench.Result(json: out.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-                throw GradLabError.failed("benchmark case \(c.text) failed (exit \(p.terminationStatus))")
+                // One line: the case's own error (its first line, without the "gradlab: " prefix) when it gave one.
+                let why = err.split(separator: "\n").first.map { String($0).replacingOccurrences(of: "gradlab: ", with: "") }
+                throw GradLabError.failed("benchmark case \(c.text) failed (exit \(p.terminationStatus))" + (why.map { ": " + $0 } ?? ""))
             }
             lines.append(r.json)
             table.add([c.text, Format.fixed(r.bestSeconds, 3), Format.fixed(r.medianSeconds, 3), Format.fixed(r.productSeconds, 3),

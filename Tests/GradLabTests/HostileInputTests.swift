@@ -97,6 +97,8 @@ final class HostileInputTests: XCTestCase {
         try refuse(["train", "--iters", "1000000000"], code: 64, mentions: "--iters")
         try refuse(["sweep", "--hidden", "1024", "--steps", "1000000", "--seeds", "2"], code: 64, mentions: "--steps")
         try refuse(["train", "--cell", "lstm", "--hidden", "1024", "--steps", "10000", "--batch", "4096"], code: 64, mentions: "--batch")
+        // The whole suite is refused up front, not case by case in child processes (it was exit 1 with two lines).
+        try refuse(["bench", "--repetitions", "4096"], code: 64, mentions: "--repetitions")
         for c in ["curves", "lyapunov", "carousel"] {
             try refuse([c, "--hidden", "4096", "--steps", "1000000"], code: 64, mentions: "--steps or --hidden")
         }
