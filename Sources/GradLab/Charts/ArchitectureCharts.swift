@@ -24,9 +24,14 @@ public enum ArchitectureCharts {
         return lo...hi
     }
 
+    /// Small canvases (a 400×260 slide, a paper column): short titles, one-letter axis labels, no notes.
+    static func isCompact(_ fig: Figure) -> Bool {
+        fig.style == .paper || fig.width < 700 || fig.height < 450
+    }
+
     /// One map as a heatmap on `ax`: input step on x, output step on y; cells without a path, an input or
     /// a non-zero norm are grey.
-    static func draw(_ m: PathMap, on ax: Axes, range: ClosedRange<Double>, marksMatching: Bool) {
+    static func draw(_ m: PathMap, on ax: Axes, range: ClosedRange<Double>, marksMatching: Bool, compact: Bool) {
         // Every step 1 … last output is a row, so each architecture shows its shape: steps without an output
         // (many-to-one before T, the echo's first D) are grey like pairs without a path or without an input.
         let present = Set(m.inputsPresent)
@@ -43,11 +48,15 @@ public enum ArchitectureCharts {
             mask.append((1...m.inputSteps).map { i in !present.contains(i) || m.pathLength(row: r, input: i) == nil || !(row[i - 1] > 0) })
         }
         ax.heatmap(grid, x: 0.5...(Double(m.inputSteps) + 0.5), y: 0.5...(Double(lastStep) + 0.5), mask: mask,
-                   colorScale: .log10Data, colorRange: range, colorbarLabel: "‖∂L_{j}/∂x_{i}‖")
-        ax.xLabel = m.architecture == .encoderDecoder ? (m.reversedSource ? "i (encoder step; source fed reversed)" : "i (encoder step = source position)") : "input step i"
-        ax.yLabel = m.architecture == .encoderDecoder ? "decoder step j" : "output step j"
+                   colorScale: .log10Data, colorRange: range, colorbarLabel: compact ? nil : "‖∂L_{j}/∂x_{i}‖")
+        if compact {
+            ax.xLabel = "i"; ax.yLabel = "j"
+        } else {
+            ax.xLabel = m.architecture == .encoderDecoder ? (m.reversedSource ? "encoder step i (source reversed)" : "encoder step i") : "input step i"
+            ax.yLabel = m.architecture == .encoderDecoder ? "decoder step j" : "output step j"
+        }
         if marksMatching, let match = m.matchingInput {
-            ax.scatter(match.map(Double.init), m.outputSteps.map(Double.init), label: "the source symbol output j must reproduce",
+            ax.scatter(match.map(Double.init), m.outputSteps.map(Double.init), label: compact ? "symbol to copy" : "the source symbol output j must reproduce",
                        color: Palette.color(1), marker: .circle, size: 7)
             ax.legendPosition = .upperRight
         }
@@ -59,14 +68,18 @@ public enum ArchitectureCharts {
         let o = r.options
         fig.title = "The path length sets the gradient: log-scale ‖∂L_{j}/∂x_{i}‖ for each architecture (\(cellName(o.cell)), n = \(o.hidden))"
         let range = sharedRange(r.maps)
+        let compact = isCompact(fig)
+        if compact { fig.title = "log-scale ‖∂L_{j}/∂x_{i}‖: the path length is the signature" }
         for (k, m) in r.maps.enumerated() {
             let ax = fig[k / 2, k % 2]
-            draw(m, on: ax, range: range, marksMatching: false)
-            ax.title = "\(m.architecture.rawValue): \(m.taskName); \(pathFormula(m))"
+            draw(m, on: ax, range: range, marksMatching: false, compact: compact)
+            ax.title = compact ? "\(m.architecture.rawValue)" : "\(m.architecture.rawValue): \(m.taskName); \(pathFormula(m))"
         }
-        fig.addNote("grey: no output at that step, no input there (one-to-many reads only step 1), or no path (an output before its input); "
-                    + (o.iterations == 0 ? "at initialisation" : "after \(o.iterations) iterations of training")
-                    + "; √B‖∂L_j/∂X_i‖_F over a batch of \(o.batchSize), seed \(o.seed)")
+        if !compact {
+            fig.addNote("grey: no output at that step, no input there (one-to-many reads only step 1), or no path (an output before its input); "
+                        + (o.iterations == 0 ? "at initialisation" : "after \(o.iterations) iterations of training")
+                        + "; √B‖∂L_j/∂X_i‖_F over a batch of \(o.batchSize), seed \(o.seed)")
+        }
         return fig
     }
 
@@ -123,17 +136,21 @@ public enum ArchitectureCharts {
     /// The encoder–decoder's maps at initialisation, source in order (left) and reversed (right), with the
     /// cell each output must copy from marked.
     public static func reversalMapsFigure(_ r: ReversalResult, size: ChartSize = ChartSize()) -> Figure {
-        let fig = size.figure(rows: 1, cols: 2)
+        // A narrow canvas (a paper column) stacks the two maps: side by side, their colour bars leave no room.
+        let narrow = size.resolved.width < 400
+        let fig = narrow ? size.figure(rows: 2, cols: 1) : size.figure(rows: 1, cols: 2)
         let o = r.options
         fig.title = "Where the decoder's loss reaches the source: log-scale ‖∂L_{j}/∂x_{i}‖ (\(cellName(o.cell)), \(o.task.rawValue), S = \(o.sourceLength), at initialisation)"
         let range = sharedRange([r.mapNormal, r.mapReversed])
+        let compact = isCompact(fig)
+        if compact { fig.title = "log-scale ‖∂L_{j}/∂x_{i}‖, S = \(o.sourceLength)" }
         for (k, (m, paths)) in [(r.mapNormal, r.pathsNormal), (r.mapReversed, r.pathsReversed)].enumerated() {
-            let ax = fig[0, k]
-            draw(m, on: ax, range: range, marksMatching: true)
-            ax.title = (k == 0 ? "source in order" : "source reversed") + ": " + (paths.min() == paths.max() ? "every matching pair \(paths.min()!) steps apart" : "matching pairs \(paths.min()!)–\(paths.max()!) steps apart")
+            let ax = narrow ? fig[k, 0] : fig[0, k]
+            draw(m, on: ax, range: range, marksMatching: true, compact: compact)
+            ax.title = (k == 0 ? "in order" : "reversed") + (compact ? "" : ": " + (paths.min() == paths.max() ? "every matching pair \(paths.min()!) steps apart" : "matching pairs \(paths.min()!)–\(paths.max()!) steps apart"))
         }
         fig.sharedLegend = true
-        fig.addNote("path from encoder step i to decoder step j: (S − i) + j recurrent steps; the mean over the matching pairs is the same both ways")
+        if !compact { fig.addNote("path from encoder step i to decoder step j: (S − i) + j recurrent steps; the mean over the matching pairs is the same both ways") }
         return fig
     }
 }
