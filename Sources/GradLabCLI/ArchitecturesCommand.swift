@@ -47,9 +47,10 @@ struct ArchitecturesCommand: ParsableCommand {
         source fed in order and reversed.
 
         Examples:
-          gradlab architectures paths --cell tanh --out paths.png --length-chart lengths.png
-          gradlab architectures reversal --cell lstm --source-length 10 --iters 400 --seeds 3 \\
-            --out reversal.png --maps-chart reversal-maps.png --csv reversal.csv
+          gradlab architectures paths --cell tanh --out paths.png \\
+            --length-chart lengths.png
+          gradlab architectures reversal --cell lstm --source-length 10 \\
+            --iters 400 --seeds 3 --out reversal.png --csv reversal.csv
         """,
         subcommands: [ArchitecturePathsCommand.self, ArchitectureReversalCommand.self])
 }

@@ -1,6 +1,7 @@
 import Charts
 import Dynamics
 import Foundation
+import Linear
 
 /// Charts of `gradlab architectures`: the four ∂L_j/∂x_i maps, their norm against the path length, and the
 /// reversal experiment (loss curves; maps in order and reversed).
@@ -44,7 +45,7 @@ public enum ArchitectureCharts {
                 continue
             }
             let row = m.norms[r]
-            grid.append((1...m.inputSteps).map { i in row[i - 1] > 0 && row[i - 1].isFinite ? log10(row[i - 1]) : .nan })
+            grid.append((1...m.inputSteps).map { i in row[i - 1] > 0 && row[i - 1].isFinite ? detLog10(row[i - 1]) : .nan })
             mask.append((1...m.inputSteps).map { i in !present.contains(i) || m.pathLength(row: r, input: i) == nil || !(row[i - 1] > 0) })
         }
         ax.heatmap(grid, x: 0.5...(Double(m.inputSteps) + 0.5), y: 0.5...(Double(lastStep) + 0.5), mask: mask,
@@ -95,7 +96,7 @@ public enum ArchitectureCharts {
         let markers: [Marker] = [.circle, .square, .triangle, .circle]
         for (k, m) in r.maps.enumerated() {
             let pts = m.lengthPoints
-            ax.scatter(pts.map { Double($0.length) }, pts.map { pow(10, $0.log10) }, label: "\(m.architecture.rawValue) (\(m.taskName))",
+            ax.scatter(pts.map { Double($0.length) }, pts.map(\.value), label: "\(m.architecture.rawValue) (\(m.taskName))",
                        color: Palette.color(k), marker: markers[k], size: k == 3 ? 5 : 7)
         }
         fig.addNote((o.iterations == 0 ? "at initialisation" : "after \(o.iterations) iterations") + "; one point per (output j, input i) pair with a path")

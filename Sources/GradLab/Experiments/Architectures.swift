@@ -91,6 +91,10 @@ public struct ArchitectureOptions: Sendable {
     }
 }
 
+/// log10 through `DetMath.log`: the path view's numbers come from training code, and their logarithms must
+/// be the same bits on every CPU too (the C library's log10 may differ in the last bit between machines).
+func detLog10(_ v: Double) -> Double { DetMath.log(v) / DetMath.log(10) }
+
 /// The cells BPTT trains (all but skip).
 public enum TrainCellKinds {
     public static let trainable = CellKind.allCases.filter { $0 != .skip }
@@ -134,11 +138,11 @@ public struct PathMap: Sendable {
     }
 
     /// (path length, log10 norm) of every pair that has a path, an input and a non-zero norm.
-    public var lengthPoints: [(length: Int, log10: Double)] {
-        var out: [(Int, Double)] = []
+    public var lengthPoints: [(length: Int, log10: Double, value: Double)] {
+        var out: [(Int, Double, Double)] = []
         for (r, row) in norms.enumerated() {
             for i in inputsPresent {
-                if let l = pathLength(row: r, input: i), row[i - 1] > 0, row[i - 1].isFinite { out.append((l, log10(row[i - 1]))) }
+                if let l = pathLength(row: r, input: i), row[i - 1] > 0, row[i - 1].isFinite { out.append((l, detLog10(row[i - 1]), row[i - 1])) }
             }
         }
         return out
@@ -254,7 +258,6 @@ public enum ArchitectureExperiment {
 
     // MARK: reports, CSV, JSON
 
-    static func log10Text(_ v: Double) -> String { v > 0 && v.isFinite ? Format.fixed(log10(v), 2) : (v == 0 ? "−∞" : "—") }
 
     /// Per architecture: the path lengths it has, and the mean log10 norm at the shortest and the longest.
     public static func report(_ r: PathsResult) -> String {
@@ -302,7 +305,7 @@ public enum ArchitectureExperiment {
                     let l = m.pathLength(row: r, input: i).map(String.init) ?? ""
                     let match = m.matchingInput.map { $0[r] == i ? "1" : "0" } ?? ""
                     let v = row[i - 1]
-                    lines.append("\(m.architecture.rawValue),\(m.reversedSource ? 1 : 0),\(m.outputSteps[r]),\(i),\(l),\(Format.exact(v)),\(Format.exact(v > 0 ? log10(v) : -.infinity)),\(match)")
+                    lines.append("\(m.architecture.rawValue),\(m.reversedSource ? 1 : 0),\(m.outputSteps[r]),\(i),\(l),\(Format.exact(v)),\(Format.exact(v > 0 ? detLog10(v) : -.infinity)),\(match)")
                 }
             }
         }
