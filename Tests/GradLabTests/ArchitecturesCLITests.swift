@@ -94,7 +94,7 @@ final class ArchitecturesCLITests: XCTestCase {
         try usageError(["architectures", "paths", "--out", tmp + "/a.png", "--length-chart", tmp + "/a.png"], mentions: "--length-chart")
         // Too much work is refused before it starts, with an estimate naming what to lower.
         try usageError(["architectures", "reversal", "--hidden", "256", "--source-length", "200", "--iters", "100000", "--seeds", "20"] + csv,
-                       mentions: "lower --batch, --steps, --hidden or --iters")
+                       mentions: "lower --batch, --source-length, --hidden, --iters or --seeds")
         try usageError(["architectures", "paths", "--csv", tmp + "/missing/x.csv"], mentions: "does not exist", code: 73)
     }
 }

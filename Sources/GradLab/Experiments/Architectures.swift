@@ -363,16 +363,29 @@ public extension CostModel {
             let (steps, outputs) = task.architecture == .encoderDecoder
                 ? (o.sourceLength + (o.targetLength ?? max(1, o.sourceLength - 4)), o.targetLength ?? max(1, o.sourceLength - 4))
                 : (o.steps, o.steps)
-            e += training(cell: o.cell, hidden: o.hidden, input: max(task.inputSize, task.targetInputSize), output: task.outputSize, steps: steps,
-                          batch: o.batchSize, iterations: o.iterations + outputs,
-                          evalEvery: o.iterations > 0 ? o.evalEvery : Int.max, evalSize: o.iterations > 0 ? o.evalSize : 0, snapshots: 0)
+            let one = training(cell: o.cell, hidden: o.hidden, input: max(task.inputSize, task.targetInputSize), output: task.outputSize, steps: steps,
+                               batch: o.batchSize, iterations: o.iterations + outputs,
+                               evalEvery: o.iterations > 0 ? o.evalEvery : Int.max, evalSize: o.iterations > 0 ? o.evalSize : 0, snapshots: 0)
+            e += task.architecture == .encoderDecoder ? naming(encoderDecoder: one) : one
         }
         return e
     }
 
+    /// The same estimate with its advice in the encoder–decoder's words (--source-length, not --steps).
+    static func naming(encoderDecoder e: CostEstimate) -> CostEstimate {
+        CostEstimate(e.parts.map { p in
+            .init(p.name, bytes: p.bytes, operations: p.operations,
+                  advice: p.advice.replacingOccurrences(of: "--steps", with: "--source-length").replacingOccurrences(of: "--snapshots or ", with: ""))
+        })
+    }
+
     /// `architectures reversal`: 2 × seeds trainings of the encoder–decoder (the source's and target's steps).
     static func architectureReversal(_ o: ArchitectureOptions) -> CostEstimate {
-        training(cell: o.cell, hidden: o.hidden, input: o.symbols + 1, output: o.symbols, steps: o.sourceLength + o.effectiveTargetLength,
-                 batch: o.batchSize, iterations: o.iterations, evalEvery: o.evalEvery, evalSize: o.evalSize, snapshots: 0, runs: 2 * o.seeds)
+        let e = naming(encoderDecoder: training(cell: o.cell, hidden: o.hidden, input: o.symbols + 1, output: o.symbols,
+                                                steps: o.sourceLength + o.effectiveTargetLength, batch: o.batchSize, iterations: o.iterations,
+                                                evalEvery: o.evalEvery, evalSize: o.evalSize, snapshots: 0, runs: 2 * o.seeds))
+        return CostEstimate(e.parts.map { p in
+            .init(p.name, bytes: p.bytes, operations: p.operations, advice: p.advice.replacingOccurrences(of: " or --iters", with: ", --iters or --seeds"))
+        })
     }
 }
