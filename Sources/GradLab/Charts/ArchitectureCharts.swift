@@ -94,11 +94,16 @@ public enum ArchitectureCharts {
         ax.yLabel = "‖∂L_{j}/∂x_{i}‖ (log scale)"
         ax.yScale = .log10
         let markers: [Marker] = [.circle, .square, .triangle, .circle]
+        var longest = 1
         for (k, m) in r.maps.enumerated() {
             let pts = m.lengthPoints
-            ax.scatter(pts.map { Double($0.length) }, pts.map(\.value), label: "\(m.architecture.rawValue) (\(m.taskName))",
+            for row in m.outputSteps.indices { for i in m.inputsPresent { longest = max(longest, m.pathLength(row: row, input: i) ?? 0) } }
+            // A map without a finite non-zero entry (a diverged or dead network) is named as such, not left blank.
+            let label = "\(m.architecture.rawValue) (\(m.taskName))" + (pts.isEmpty ? ": no finite non-zero gradient" : "")
+            ax.scatter(pts.map { Double($0.length) }, pts.map(\.value), label: label,
                        color: Palette.color(k), marker: markers[k], size: k == 3 ? 5 : 7)
         }
+        ax.xRange = -0.5...(Double(longest) + 0.5)
         fig.addNote((o.iterations == 0 ? "at initialisation" : "after \(o.iterations) iterations") + "; one point per (output j, input i) pair with a path")
         return fig
     }

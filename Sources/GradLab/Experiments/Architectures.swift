@@ -272,7 +272,7 @@ public enum ArchitectureExperiment {
             }
             var row = [m.architecture.rawValue, m.taskName, "\(m.outputSteps.count) × \(m.inputsPresent.count)",
                        lengths.isEmpty ? "—" : "\(lengths.min()!)–\(lengths.max()!)", mean(lengths.min()), mean(lengths.max())]
-            if r.maps.contains(where: { $0.trainedLoss != nil }) { row.append(m.trainedLoss.map { Format.fixed($0, 4) } ?? "—") }
+            if r.maps.contains(where: { $0.trainedLoss != nil }) { row.append(m.trainedLoss.map(TrainExperiment.lossText) ?? "—") }
             t.add(row)
         }
         return "\(r.options.cell.rawValue) RNN, n = \(r.options.hidden), \(r.options.iterations == 0 ? "at initialisation" : "after \(r.options.iterations) iterations"); "
@@ -287,11 +287,11 @@ public enum ArchitectureExperiment {
                      + "reversed shortest \(r.pathsReversed.min()!), mean \(Format.fixed(mean(r.pathsReversed), 1)) (recurrent steps)")
         var t = TextTable(["seed", "in order: final loss", "reversed: final loss"])
         for (a, b) in zip(r.normal, r.reversed) {
-            func text(_ x: ArchitectureTraining) -> String { x.divergedAt != nil ? "diverged" : Format.fixed(x.finalLoss, 4) }
+            func text(_ x: ArchitectureTraining) -> String { x.divergedAt != nil ? "diverged" : TrainExperiment.lossText(x.finalLoss) }
             t.add(["\(o.seed &+ UInt64(t.rows.count))", text(a), text(b)])
         }
         let fn = r.normal.map(\.finalLoss), fr = r.reversed.map(\.finalLoss)
-        t.add(["mean", Format.fixed(fn.reduce(0, +) / Double(fn.count), 4), Format.fixed(fr.reduce(0, +) / Double(fr.count), 4)])
+        t.add(["mean", TrainExperiment.lossText(fn.reduce(0, +) / Double(fn.count)), TrainExperiment.lossText(fr.reduce(0, +) / Double(fr.count))])
         lines.append(t.render().split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
         lines.append("  held-out cross-entropy; \(r.baselineLabel)")
         return lines.joined(separator: "\n")
