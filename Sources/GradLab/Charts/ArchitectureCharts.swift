@@ -58,7 +58,7 @@ public enum ArchitectureCharts {
         }
         if marksMatching, let match = m.matchingInput {
             ax.scatter(match.map(Double.init), m.outputSteps.map(Double.init), label: compact ? "symbol to copy" : "the source symbol output j must reproduce",
-                       color: Palette.color(1), marker: .circle, size: 7)
+                       color: Palette.color(1), marker: .circle, size: 11)
             ax.legendPosition = .upperRight
         }
     }
