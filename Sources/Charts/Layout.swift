@@ -201,6 +201,14 @@ extension Figure {
         // Vertical margins do not depend on which ticks are chosen.
         let sample: RichText = ax.xScale.isLogarithmic ? .power(exponent: -8) : "0"
         g.xTickHeight = canvas.measure(sample, st.tick).height
+        if let labels = ax.xCategoryLabels, !labels.isEmpty {
+            // Rotated labels need their extent across the axis: w·sin θ + h·cos θ.
+            let (sinT, cosT) = Self.rotation(ax)
+            g.xTickHeight = labels.map { l -> Double in
+                let b = canvas.measure(RichText(l.text), Self.tickStyle(st, color: l.color, bold: l.bold))
+                return b.width * sinT + b.height * cosT * 1.5
+            }.max() ?? g.xTickHeight
+        }
         let yTickHalf = canvas.measure(ax.yScale.isLogarithmic ? .power(exponent: -8) : "0", st.tick).height / 2
         var top = cell.minY + yTickHalf
         if let t = ax.title {
@@ -257,15 +265,73 @@ extension Figure {
     /// Chooses x ticks for the current plot width, then shrinks the plot if the last label
     /// would stick out beyond `limit`, and chooses again.
     private func fitXTicks(_ g: inout PanelGeometry, _ ax: Axes, limit: Double, canvas: Canvas, style st: Style) {
+        let (sinT, cosT) = Self.rotation(ax)
         for _ in 0..<2 {
-            g.xTicks = fitTicks(ax.xScale, g.xRange, length: g.plot.width, canvas: canvas, style: st, vertical: false)
+            if let labels = ax.xCategoryLabels, !labels.isEmpty {
+                g.xTicks = categoryTicks(labels, ax, g, canvas: canvas, style: st)
+            } else {
+                g.xTicks = fitTicks(ax.xScale, g.xRange, length: g.plot.width, canvas: canvas, style: st, vertical: false)
+            }
             let map = g.xMap
             var overflow = 0.0
             for t in g.xTicks { if let l = t.label {
-                overflow = max(overflow, map(t.position) + canvas.measure(l, st.tick).width / 2 - limit)
+                let b = canvas.measure(l, Self.tickStyle(st, color: t.color, bold: t.bold))
+                // Unrotated labels are centred on their tick; rotated ones end there and lean left.
+                let right = sinT == 0 ? b.width / 2 : b.height * sinT / 2
+                overflow = max(overflow, map(t.position) + right - limit)
             } }
             if overflow <= 0 { return }
             g.plot.width = max(g.plot.width - overflow - 2, 10)
+        }
+    }
+
+    /// (sin θ, cos θ) of the x tick labels' rotation, θ clamped to 0…90°.
+    static func rotation(_ ax: Axes) -> (Double, Double) {
+        let deg = ax.xTickLabelRotation.isFinite ? min(max(ax.xTickLabelRotation, 0), 90) : 0
+        if deg == 0 { return (0, 1) }
+        if deg == 90 { return (1, 0) }
+        let r = deg * Double.pi / 180
+        return (sin(r), cos(r))
+    }
+
+    /// The tick style with a category label's own colour and weight.
+    static func tickStyle(_ st: Style, color: Color?, bold: Bool) -> TextStyle {
+        var t = st.tick
+        if let color { t.color = color }
+        t.bold = bold
+        return t
+    }
+
+    /// Category labels as ticks inside the x range. When neighbours collide along the axis, only every k-th
+    /// keeps its label (smallest k that fits), counted so that emphasised labels keep theirs; every tick mark stays.
+    func categoryTicks(_ labels: [CategoryLabel], _ ax: Axes, _ g: PanelGeometry, canvas: Canvas, style st: Style) -> [Tick] {
+        let (sinT, cosT) = Self.rotation(ax)
+        let map = g.xMap
+        let inside = labels.compactMap { l -> (CategoryLabel, Double)? in
+            guard let p = ax.xScale.plotValue(l.position), map.contains(p) else { return nil }
+            return (l, p)
+        }.sorted { $0.1 < $1.1 }
+        // Extent of each label along the axis: w·cos θ + h·sin θ.
+        let extents = inside.map { l, _ -> Double in
+            let b = canvas.measure(RichText(l.text), Self.tickStyle(st, color: l.color, bold: l.bold))
+            return b.width * cosT + b.height * sinT
+        }
+        let gap = st.tick.size * (sinT > 0.5 ? 0.15 : 0.6)
+        let anchor = inside.firstIndex { $0.0.color != nil || $0.0.bold } ?? 0
+        var step = 1
+        while step < max(inside.count, 1) {
+            let kept = inside.indices.filter { ($0 - anchor) % step == 0 }
+            let fits = zip(kept, kept.dropFirst()).allSatisfy { a, b in
+                map(inside[b].1) - map(inside[a].1) >= (extents[a] + extents[b]) / 2 + gap
+            }
+            if fits { break }
+            step += 1
+        }
+        return inside.enumerated().map { i, item in
+            let (l, p) = item
+            let labelled = (i - anchor) % step == 0
+            return Tick(position: p, label: labelled ? RichText(l.text) : nil, isMajor: true, exponent: nil,
+                        color: l.color, bold: l.bold)
         }
     }
 

@@ -76,6 +76,11 @@ final class ChartLayoutTests: XCTestCase {
         ts.base.hidden = 6; ts.base.iterations = 20; ts.base.evalSize = 32; ts.base.evalEvery = 10; ts.jobs = 1
         let tsr = try! TrainSweep.run(ts)
         list.append(("train-lengths", { TrainCharts.sweepFigure(tsr, size: $0) }))
+        var lo = LanguageOptions()
+        lo.hidden = 6; lo.iterations = 10; lo.batchSize = 8; lo.nameCount = 4; lo.evalPerBucket = 8; lo.jobs = 1
+        let language = try! LanguageExperiment.run(lo)
+        list.append(("language-accuracy", { LanguageCharts.accuracyFigure(language, size: $0) }))
+        list.append(("language-saliency", { LanguageCharts.saliencyFigure(language, size: $0) }))
         return list
     }()
 
