@@ -61,6 +61,9 @@ struct PanelGeometry {
     var xTicks: [Tick] = []
     var yTicks: [Tick] = []
     var xTickHeight = 0.0
+    /// Category x labels: their size factor, and the longest extent across the axis they are shortened to.
+    var xTickScale = 1.0
+    var xTickMaxExtent: Double?
     var yTickWidth = 0.0
     var legend: LegendLayout?
     var colorbar: ColorbarLayout?
@@ -202,12 +205,20 @@ extension Figure {
         let sample: RichText = ax.xScale.isLogarithmic ? .power(exponent: -8) : "0"
         g.xTickHeight = canvas.measure(sample, st.tick).height
         if let labels = ax.xCategoryLabels, !labels.isEmpty {
-            // Rotated labels need their extent across the axis: w·sin θ + h·cos θ.
+            // Rotated labels need their extent across the axis: w·sin θ + h·cos θ. They may take at most 30 % of
+            // the panel's height: beyond that they shrink (to 60 %), then the longest are shortened with "…".
             let (sinT, cosT) = Self.rotation(ax)
-            g.xTickHeight = labels.map { l -> Double in
-                let b = canvas.measure(RichText(l.text), Self.tickStyle(st, color: l.color, bold: l.bold))
-                return b.width * sinT + b.height * cosT * 1.5
-            }.max() ?? g.xTickHeight
+            func extent(_ scale: Double) -> Double {
+                labels.map { l -> Double in
+                    let b = canvas.measure(RichText(l.text), Self.tickStyle(st, color: l.color, bold: l.bold, scale: scale))
+                    return b.width * sinT + b.height * cosT * 1.5
+                }.max() ?? 0
+            }
+            let allowed = cell.height * 0.3, full = extent(1)
+            g.xTickScale = full > allowed ? max(0.6, allowed / full) : 1
+            let fitted = extent(g.xTickScale)
+            g.xTickMaxExtent = fitted > allowed ? allowed : nil
+            g.xTickHeight = min(fitted, allowed)
         }
         let yTickHalf = canvas.measure(ax.yScale.isLogarithmic ? .power(exponent: -8) : "0", st.tick).height / 2
         var top = cell.minY + yTickHalf
@@ -275,7 +286,7 @@ extension Figure {
             let map = g.xMap
             var overflow = 0.0
             for t in g.xTicks { if let l = t.label {
-                let b = canvas.measure(l, Self.tickStyle(st, color: t.color, bold: t.bold))
+                let b = canvas.measure(l, Self.tickStyle(st, color: t.color, bold: t.bold, scale: g.xTickScale))
                 // Unrotated labels are centred on their tick; rotated ones end there and lean left.
                 let right = sinT == 0 ? b.width / 2 : b.height * sinT / 2
                 overflow = max(overflow, map(t.position) + right - limit)
@@ -294,11 +305,26 @@ extension Figure {
         return (sin(r), cos(r))
     }
 
-    /// The tick style with a category label's own colour and weight.
-    static func tickStyle(_ st: Style, color: Color?, bold: Bool) -> TextStyle {
+    /// The tick style with a category label's own colour, weight and size factor.
+    static func tickStyle(_ st: Style, color: Color?, bold: Bool, scale: Double = 1) -> TextStyle {
         var t = st.tick
         if let color { t.color = color }
         t.bold = bold
+        t.size *= scale
+        return t
+    }
+
+    /// `text` shortened with "…" until its extent across the x axis (rotated) is at most `limit`.
+    static func shortened(_ text: String, _ style: TextStyle, limit: Double?, sinT: Double, cosT: Double, canvas: Canvas) -> String {
+        guard let limit else { return text }
+        func extent(_ s: String) -> Double {
+            let b = canvas.measure(RichText(s), style)
+            return b.width * sinT + b.height * cosT * 1.5
+        }
+        var t = text
+        while extent(t) > limit && t.count > 1 {
+            t = String(t.dropLast(t.hasSuffix("…") ? 2 : 1)) + "…"
+        }
         return t
     }
 
@@ -311,9 +337,14 @@ extension Figure {
             guard let p = ax.xScale.plotValue(l.position), map.contains(p) else { return nil }
             return (l, p)
         }.sorted { $0.1 < $1.1 }
+        let texts = inside.map { l, _ in
+            Self.shortened(l.text, Self.tickStyle(st, color: l.color, bold: l.bold, scale: g.xTickScale), limit: g.xTickMaxExtent,
+                           sinT: sinT, cosT: cosT, canvas: canvas)
+        }
         // Extent of each label along the axis: w·cos θ + h·sin θ.
-        let extents = inside.map { l, _ -> Double in
-            let b = canvas.measure(RichText(l.text), Self.tickStyle(st, color: l.color, bold: l.bold))
+        let extents = inside.indices.map { i -> Double in
+            let l = inside[i].0
+            let b = canvas.measure(RichText(texts[i]), Self.tickStyle(st, color: l.color, bold: l.bold, scale: g.xTickScale))
             return b.width * cosT + b.height * sinT
         }
         let gap = st.tick.size * (sinT > 0.5 ? 0.15 : 0.6)
@@ -330,7 +361,7 @@ extension Figure {
         return inside.enumerated().map { i, item in
             let (l, p) = item
             let labelled = (i - anchor) % step == 0
-            return Tick(position: p, label: labelled ? RichText(l.text) : nil, isMajor: true, exponent: nil,
+            return Tick(position: p, label: labelled ? RichText(texts[i]) : nil, isMajor: true, exponent: nil,
                         color: l.color, bold: l.bold)
         }
     }

@@ -270,7 +270,7 @@ extension Figure {
             let x = g.xMap(t.position), len = t.isMajor ? st.tickLength : st.minorTickLength
             canvas.line(Point(x: x, y: plot.maxY), Point(x: x, y: plot.maxY + len), Style.spine, width: 1)
             if let l = t.label {
-                let style = Figure.tickStyle(st, color: t.color, bold: t.bold)
+                let style = Figure.tickStyle(st, color: t.color, bold: t.bold, scale: g.xTickScale)
                 if sinT == 0 {
                     canvas.text(l, style, x: x, y: plot.maxY + st.tickLength + st.tickGap, h: .center, v: .top)
                 } else {

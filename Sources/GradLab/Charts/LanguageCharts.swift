@@ -31,9 +31,11 @@ public enum LanguageCharts {
     }
 
     /// ‖∂L/∂x_t‖ (log scale) for every word of the saliency story, one line per cell, before training (top)
-    /// and after (bottom); the words on the x axis, the answer B in bold red with a vertical line.
+    /// and after (bottom); the words on the x axis, the answer B in bold red with a vertical line. A chart
+    /// under 500 pt high (a LaTeX column, a small slide) has room for the words only once: after training.
     public static func saliencyFigure(_ r: LanguageResult, size: ChartSize = ChartSize()) -> Figure {
-        let fig = size.figure(rows: 2, cols: 1)
+        let both = size.resolved.height >= 500
+        let fig = size.figure(rows: both ? 2 : 1, cols: 1)
         let o = r.options
         guard let first = r.runs.first else { return fig }
         let story = first.saliency.story
@@ -41,7 +43,8 @@ public enum LanguageCharts {
         fig.title = "Where does the gradient at the blank reach? ‖∂L/∂x_{t}‖ for each word (B = \(answer), \(story.distance) words back)"
         let highlight = Color(hex: 0xC0392B)
         let x = story.words.indices.map { Double($0 + 1) }
-        for (p, trained) in [false, true].enumerated() {
+        let panels: [Bool] = both ? [false, true] : [true]
+        for (p, trained) in panels.enumerated() {
             let ax = fig[p, 0]
             ax.title = trained ? "after training (\(o.iterations) iterations)" : "before training"
             ax.yLabel = "‖∂L/∂x_{t}‖"
@@ -56,7 +59,7 @@ public enum LanguageCharts {
             }
             ax.xTickLabelRotation = 90
             ax.xRange = 0.5...(Double(story.words.count) + 0.5)
-            ax.legendPosition = .outsideRight
+            ax.legendPosition = both ? .outsideRight : .automatic
         }
         fig.addNote("\(o.summary); B = \(answer) in red; log scale")
         return fig
