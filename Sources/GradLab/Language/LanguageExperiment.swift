@@ -39,7 +39,7 @@ public struct LanguageOptions: Sendable {
 
     /// The distance buckets [lo, hi] of the held-out evaluation, from minDistance up in steps of bucketWidth.
     public var buckets: [ClosedRange<Int>] {
-        stride(from: minDistance, through: maxDistance, by: bucketWidth).map { $0...min($0 + bucketWidth - 1, maxDistance) }
+        stride(from: minDistance, through: maxDistance, by: bucketWidth).map { $0...($0 + min(bucketWidth - 1, maxDistance - $0)) }
     }
 
     public func validate() throws {
@@ -382,17 +382,27 @@ private final class LanguageCounter: @unchecked Sendable {
 
 public extension CostModel {
     /// `gradlab language`: one training run per cell (batch × T = maxDistance + 7 over the one-hot vocabulary),
-    /// the held-out stories evaluated twice, one saliency pass; `jobs` runs alive at once.
+    /// the held-out stories evaluated twice (one bucket at a time), two saliency passes.
     static func language(_ o: LanguageOptions) -> CostEstimate {
         let corpus = o.corpus
-        let evalSize = o.buckets.count * o.evalPerBucket
+        let d = Double(corpus.vocabulary.count), t = Double(corpus.steps), n = Double(o.hidden)
+        let evalSize = Double(o.buckets.count) * Double(o.evalPerBucket)
         var e = CostEstimate()
+        var evalOps = 0.0, evalBytes = 0.0
         for c in o.cells {
             e += training(cell: c, hidden: o.hidden, input: corpus.vocabulary.count, output: corpus.names.count, steps: corpus.steps,
-                          batch: o.batchSize, iterations: o.iterations, evalEvery: Int.max, evalSize: evalSize, snapshots: 0)
+                          batch: o.batchSize, iterations: o.iterations, evalEvery: Int.max, evalSize: 0, snapshots: 0)
+            let g = Double(c.gateCount)
+            evalOps += 2 * evalSize * t * (2 * g * n * (n + d) + 20 * g * n + 4000)
+            evalBytes = max(evalBytes, Double(o.evalPerBucket) * t * (d + g * n + 3 * n) * double)
         }
-        let held = Double(evalSize * corpus.steps * corpus.vocabulary.count) * double
-        return e + CostEstimate([.init("the held-out stories (\(evalSize) × T = \(corpus.steps), one-hot)", bytes: held,
-                                       advice: "lower --eval-per-bucket or --max-distance")])
+        // The stories themselves (every held-out one is drawn first): about 24 bytes per word.
+        evalBytes += evalSize * t * 24
+        // T is set by --max-distance here.
+        e = CostEstimate(e.parts.map { .init($0.name, bytes: $0.bytes, operations: $0.operations,
+                                              advice: $0.advice.replacingOccurrences(of: "--steps", with: "--max-distance")) })
+        return e + CostEstimate([.init("the held-out stories (\(o.buckets.count) bucket(s) × \(o.evalPerBucket) × T = \(corpus.steps))",
+                                       bytes: evalBytes, operations: evalOps,
+                                       advice: "lower --eval-per-bucket or --max-distance, or raise --bucket")])
     }
 }
