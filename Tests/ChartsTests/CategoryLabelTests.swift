@@ -66,6 +66,22 @@ final class CategoryLabelTests: XCTestCase {
         }
     }
 
+    /// In a short panel the rotated labels shrink, then the longest are shortened with "…", so they take at
+    /// most 30 % of the panel's height and stay on the canvas.
+    func testRotatedLabelsInAShortPanelAreShortenedAndStayOnTheCanvas() throws {
+        let fig = figure(width: 900, rotation: 90)
+        fig.height = 100
+        fig.fontSize = 16
+        let texts = tickTexts(fig)
+        XCTAssertFalse(texts.isEmpty)
+        XCTAssertTrue(texts.contains { $0.text.hasSuffix("…") }, "\(texts.map(\.text))")
+        XCTAssertTrue(texts.contains { $0.text == "." }, "short words stay whole")
+        for t in texts {
+            XCTAssertLessThanOrEqual(t.rect.height, 0.3 * 100 + 1, "\(t)")
+            XCTAssertLessThanOrEqual(t.rect.maxY, 100.5, "\(t)")
+        }
+    }
+
     func testWithoutCategoriesTheNumericTicksAreUnchanged() {
         let fig = Figure(width: 800, height: 500)
         fig.axes.plot([0, 10], [0, 1])
