@@ -18,6 +18,13 @@ public final class Axes {
     public var legendPosition: LegendPosition = .automatic
     /// Light grid lines at major (and faint ones at minor) ticks.
     public var showGrid = true
+    /// Text labels at chosen x positions in place of the numeric x ticks (categories, e.g. the words of a
+    /// sentence). Labels that would collide are left out in a regular pattern (every 2nd, 3rd, …), their tick
+    /// marks kept; an emphasised label (`color`/`bold`) is never the one left out.
+    public var xCategoryLabels: [CategoryLabel]?
+    /// Rotation of the x tick labels in degrees: 0 (horizontal, the default) to 90 (reading upwards, ending
+    /// at the tick). Long category labels fit side by side when rotated.
+    public var xTickLabelRotation: Double = 0
 
     public private(set) var lines: [LineSeries] = []
     public private(set) var bands: [BandSeries] = []
@@ -199,6 +206,20 @@ public final class Axes {
             return scale.autoRange(values, padded: padded)
         }
         return (resolve(xRange, xScale, xs), resolve(yRange, yScale, ys))
+    }
+}
+
+/// A text tick label at an x position (`Axes.xCategoryLabels`).
+public struct CategoryLabel: Sendable, Equatable {
+    /// Position in data units of the x axis.
+    public var position: Double
+    /// The label (markup allowed, see `RichText`).
+    public var text: String
+    /// Colour in place of the tick labels' (nil: theirs).
+    public var color: Color?
+    public var bold: Bool
+    public init(_ text: String, at position: Double, color: Color? = nil, bold: Bool = false) {
+        self.text = text; self.position = position; self.color = color; self.bold = bold
     }
 }
 

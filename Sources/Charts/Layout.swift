@@ -61,6 +61,9 @@ struct PanelGeometry {
     var xTicks: [Tick] = []
     var yTicks: [Tick] = []
     var xTickHeight = 0.0
+    /// Category x labels: their size factor, and the longest extent across the axis they are shortened to.
+    var xTickScale = 1.0
+    var xTickMaxExtent: Double?
     var yTickWidth = 0.0
     var legend: LegendLayout?
     var colorbar: ColorbarLayout?
@@ -201,6 +204,22 @@ extension Figure {
         // Vertical margins do not depend on which ticks are chosen.
         let sample: RichText = ax.xScale.isLogarithmic ? .power(exponent: -8) : "0"
         g.xTickHeight = canvas.measure(sample, st.tick).height
+        if let labels = ax.xCategoryLabels, !labels.isEmpty {
+            // Rotated labels need their extent across the axis: w·sin θ + h·cos θ. They may take at most 30 % of
+            // the panel's height: beyond that they shrink (to 60 %), then the longest are shortened with "…".
+            let (sinT, cosT) = Self.rotation(ax)
+            func extent(_ scale: Double) -> Double {
+                labels.map { l -> Double in
+                    let b = canvas.measure(RichText(l.text), Self.tickStyle(st, color: l.color, bold: l.bold, scale: scale))
+                    return b.width * sinT + b.height * cosT * 1.5
+                }.max() ?? 0
+            }
+            let allowed = cell.height * 0.3, full = extent(1)
+            g.xTickScale = full > allowed ? max(0.6, allowed / full) : 1
+            let fitted = extent(g.xTickScale)
+            g.xTickMaxExtent = fitted > allowed ? allowed : nil
+            g.xTickHeight = min(fitted, allowed)
+        }
         let yTickHalf = canvas.measure(ax.yScale.isLogarithmic ? .power(exponent: -8) : "0", st.tick).height / 2
         var top = cell.minY + yTickHalf
         if let t = ax.title {
@@ -257,15 +276,93 @@ extension Figure {
     /// Chooses x ticks for the current plot width, then shrinks the plot if the last label
     /// would stick out beyond `limit`, and chooses again.
     private func fitXTicks(_ g: inout PanelGeometry, _ ax: Axes, limit: Double, canvas: Canvas, style st: Style) {
+        let (sinT, cosT) = Self.rotation(ax)
         for _ in 0..<2 {
-            g.xTicks = fitTicks(ax.xScale, g.xRange, length: g.plot.width, canvas: canvas, style: st, vertical: false)
+            if let labels = ax.xCategoryLabels, !labels.isEmpty {
+                g.xTicks = categoryTicks(labels, ax, g, canvas: canvas, style: st)
+            } else {
+                g.xTicks = fitTicks(ax.xScale, g.xRange, length: g.plot.width, canvas: canvas, style: st, vertical: false)
+            }
             let map = g.xMap
             var overflow = 0.0
             for t in g.xTicks { if let l = t.label {
-                overflow = max(overflow, map(t.position) + canvas.measure(l, st.tick).width / 2 - limit)
+                let b = canvas.measure(l, Self.tickStyle(st, color: t.color, bold: t.bold, scale: g.xTickScale))
+                // Unrotated labels are centred on their tick; rotated ones end there and lean left.
+                let right = sinT == 0 ? b.width / 2 : b.height * sinT / 2
+                overflow = max(overflow, map(t.position) + right - limit)
             } }
             if overflow <= 0 { return }
             g.plot.width = max(g.plot.width - overflow - 2, 10)
+        }
+    }
+
+    /// (sin θ, cos θ) of the x tick labels' rotation, θ clamped to 0…90°.
+    static func rotation(_ ax: Axes) -> (Double, Double) {
+        let deg = ax.xTickLabelRotation.isFinite ? min(max(ax.xTickLabelRotation, 0), 90) : 0
+        if deg == 0 { return (0, 1) }
+        if deg == 90 { return (1, 0) }
+        let r = deg * Double.pi / 180
+        return (sin(r), cos(r))
+    }
+
+    /// The tick style with a category label's own colour, weight and size factor.
+    static func tickStyle(_ st: Style, color: Color?, bold: Bool, scale: Double = 1) -> TextStyle {
+        var t = st.tick
+        if let color { t.color = color }
+        t.bold = bold
+        t.size *= scale
+        return t
+    }
+
+    /// `text` shortened with "…" until its extent across the x axis (rotated) is at most `limit`.
+    static func shortened(_ text: String, _ style: TextStyle, limit: Double?, sinT: Double, cosT: Double, canvas: Canvas) -> String {
+        guard let limit else { return text }
+        func extent(_ s: String) -> Double {
+            let b = canvas.measure(RichText(s), style)
+            return b.width * sinT + b.height * cosT * 1.5
+        }
+        var t = text
+        while extent(t) > limit && t.count > 1 {
+            t = String(t.dropLast(t.hasSuffix("…") ? 2 : 1)) + "…"
+        }
+        return t
+    }
+
+    /// Category labels as ticks inside the x range. When neighbours collide along the axis, only every k-th
+    /// keeps its label (smallest k that fits), counted so that emphasised labels keep theirs; every tick mark stays.
+    func categoryTicks(_ labels: [CategoryLabel], _ ax: Axes, _ g: PanelGeometry, canvas: Canvas, style st: Style) -> [Tick] {
+        let (sinT, cosT) = Self.rotation(ax)
+        let map = g.xMap
+        let inside = labels.compactMap { l -> (CategoryLabel, Double)? in
+            guard let p = ax.xScale.plotValue(l.position), map.contains(p) else { return nil }
+            return (l, p)
+        }.sorted { $0.1 < $1.1 }
+        let texts = inside.map { l, _ in
+            Self.shortened(l.text, Self.tickStyle(st, color: l.color, bold: l.bold, scale: g.xTickScale), limit: g.xTickMaxExtent,
+                           sinT: sinT, cosT: cosT, canvas: canvas)
+        }
+        // Extent of each label along the axis: w·cos θ + h·sin θ.
+        let extents = inside.indices.map { i -> Double in
+            let l = inside[i].0
+            let b = canvas.measure(RichText(texts[i]), Self.tickStyle(st, color: l.color, bold: l.bold, scale: g.xTickScale))
+            return b.width * cosT + b.height * sinT
+        }
+        let gap = st.tick.size * (sinT > 0.5 ? 0.15 : 0.6)
+        let anchor = inside.firstIndex { $0.0.color != nil || $0.0.bold } ?? 0
+        var step = 1
+        while step < max(inside.count, 1) {
+            let kept = inside.indices.filter { ($0 - anchor) % step == 0 }
+            let fits = zip(kept, kept.dropFirst()).allSatisfy { a, b in
+                map(inside[b].1) - map(inside[a].1) >= (extents[a] + extents[b]) / 2 + gap
+            }
+            if fits { break }
+            step += 1
+        }
+        return inside.enumerated().map { i, item in
+            let (l, p) = item
+            let labelled = (i - anchor) % step == 0
+            return Tick(position: p, label: labelled ? RichText(texts[i]) : nil, isMajor: true, exponent: nil,
+                        color: l.color, bold: l.bold)
         }
     }
 

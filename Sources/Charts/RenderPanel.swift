@@ -215,7 +215,7 @@ extension Figure {
         }
 
         canvas.strokeRect(plot, Style.spine, width: 1.2)
-        drawAxisTicks(g, canvas: canvas, style: st)
+        drawAxisTicks(g, ax, canvas: canvas, style: st)
 
         if let t = g.title {
             // Centred on the plot when it fits there, else on the panel's cell.
@@ -263,13 +263,22 @@ extension Figure {
         return zip(p, p.dropFirst()).contains { $1 - $0 < 6 }
     }
 
-    private func drawAxisTicks(_ g: PanelGeometry, canvas: Canvas, style st: Style) {
+    private func drawAxisTicks(_ g: PanelGeometry, _ ax: Axes, canvas: Canvas, style st: Style) {
         let plot = g.plot
+        let (sinT, cosT) = Figure.rotation(ax)
         for t in g.xTicks {
             let x = g.xMap(t.position), len = t.isMajor ? st.tickLength : st.minorTickLength
             canvas.line(Point(x: x, y: plot.maxY), Point(x: x, y: plot.maxY + len), Style.spine, width: 1)
             if let l = t.label {
-                canvas.text(l, st.tick, x: x, y: plot.maxY + st.tickLength + st.tickGap, h: .center, v: .top)
+                let style = Figure.tickStyle(st, color: t.color, bold: t.bold, scale: g.xTickScale)
+                if sinT == 0 {
+                    canvas.text(l, style, x: x, y: plot.maxY + st.tickLength + st.tickGap, h: .center, v: .top)
+                } else {
+                    // Rotated: the label ends at the tick and reads upwards towards it.
+                    // (Lowered by half a line's cos θ so its upper corner clears the tick mark.)
+                    canvas.text(l, style, x: x, y: plot.maxY + st.tickLength + st.tickGap + style.size * 0.5 * cosT,
+                                h: .right, v: .middle, angle: -atan2(sinT, cosT))
+                }
             }
         }
         for t in g.yTicks {

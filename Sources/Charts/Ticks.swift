@@ -10,6 +10,9 @@ public struct Tick: Sendable, Equatable {
     public var isMajor: Bool
     /// For labelled decades on logarithmic axes: k in 10^k.
     public var exponent: Int?
+    /// Label colour and weight in place of the tick style's (category labels that stand out).
+    public var color: Color? = nil
+    public var bold = false
 }
 
 /// Tick generation for linear and logarithmic axes.

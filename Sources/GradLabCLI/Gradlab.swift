@@ -7,7 +7,7 @@ public struct Gradlab: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "gradlab",
         abstract: "Why RNN gradients vanish or explode: Jacobian products, bounds and charts.",
-        subcommands: [CurvesCommand.self, CompareCommand.self, HeatmapCommand.self, CarouselCommand.self, DemoCommand.self, ClipCommand.self, BenchCommand.self, NotebookCommand.self, TrainCommand.self, TrainSweepCommand.self, SpectrumCommand.self, LyapunovCommand.self, SweepCommand.self, ImportCommand.self, ServeCommand.self, BaselinesCommand.self, ArchitecturesCommand.self])
+        subcommands: [CurvesCommand.self, CompareCommand.self, HeatmapCommand.self, CarouselCommand.self, DemoCommand.self, ClipCommand.self, BenchCommand.self, NotebookCommand.self, TrainCommand.self, TrainSweepCommand.self, SpectrumCommand.self, LyapunovCommand.self, SweepCommand.self, ImportCommand.self, ServeCommand.self, BaselinesCommand.self, ArchitecturesCommand.self, LanguageCommand.self])
 
     /// Parses a command line, naming an unknown command as such (ArgumentParser would only call it an
     /// "unexpected argument") and listing the ones that exist.

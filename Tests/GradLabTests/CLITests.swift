@@ -264,7 +264,7 @@ final class CLITests: XCTestCase {
     /// Help shows values as typed, lists only accepted values, and prints examples that survive copy-paste.
     func testHelpShowsNoInternalsAndWholeExamples() throws {
         let commands = ["curves", "compare", "heatmap", "carousel", "demo", "clip", "bench", "train", "train-sweep",
-                        "spectrum", "lyapunov", "sweep", "import", "baselines"]
+                        "spectrum", "lyapunov", "sweep", "import", "baselines", "architectures", "language"]
         for c in commands {
             let r = try Self.run([c, "--help"])
             XCTAssertEqual(r.status, 0, c)

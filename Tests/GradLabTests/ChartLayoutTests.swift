@@ -85,6 +85,11 @@ final class ChartLayoutTests: XCTestCase {
             list.append(("baselines-\(task.rawValue)", { BaselineCharts.successFigure(br, size: $0) }))
             list.append(("baselines-gradients-\(task.rawValue)", { BaselineCharts.gradientFigure(br, size: $0) }))
         }
+        var lo = LanguageOptions()
+        lo.hidden = 6; lo.iterations = 10; lo.batchSize = 8; lo.nameCount = 4; lo.evalPerBucket = 8; lo.jobs = 1
+        let language = try! LanguageExperiment.run(lo)
+        list.append(("language-accuracy", { LanguageCharts.accuracyFigure(language, size: $0) }))
+        list.append(("language-saliency", { LanguageCharts.saliencyFigure(language, size: $0) }))
         return list
     }()
 

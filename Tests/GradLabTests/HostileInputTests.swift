@@ -379,6 +379,8 @@ final class HostileInputTests: XCTestCase {
         ("clip", ["--size", "--magnitude", "--clip-norm", "--clip-value", "--gradient"]),
         ("compare", ["--range", "--width", "--scale"]),
         ("bench", ["--only", "--repetitions"]),
+        ("language", ["--hidden", "--iters", "--batch", "--min-distance", "--max-distance", "--names", "--bucket", "--eval-per-bucket",
+                      "--saliency-distance", "--jobs", "--lr", "--clip-norm"]),
     ]
 
     /// Random flag combinations with hostile values, under a small budget (0.05 min, 256 MB) so anything

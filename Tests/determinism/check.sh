@@ -34,6 +34,8 @@ outputs() {
         --gradient-csv "$out/baselines-gradients.csv" --out "$out/baselines.png" >/dev/null
     env "$@" "$BIN" train-sweep --cells gru,irnn --lengths 6,12 --hidden 8 --iters 30 --eval-every 10 --eval-size 32 \
         --csv "$out/sweep.csv" --chart "$out/sweep.png" >/dev/null
+    env "$@" "$BIN" language --hidden 6 --iters 20 --batch 8 --max-distance 15 --names 4 --eval-per-bucket 8 \
+        --csv "$out/language.csv" --saliency-csv "$out/language-saliency.csv" --saliency-chart "$out/language-saliency.png" >/dev/null
     env "$@" "$BIN" curves --cells tanh,lstm --hidden 64 --steps 200 --csv "$dir/analysis-$name.csv" >/dev/null
 }
 
