@@ -276,7 +276,7 @@ extension Figure {
     /// Chooses x ticks for the current plot width, then shrinks the plot if the last label
     /// would stick out beyond `limit`, and chooses again.
     private func fitXTicks(_ g: inout PanelGeometry, _ ax: Axes, limit: Double, canvas: Canvas, style st: Style) {
-        let (sinT, cosT) = Self.rotation(ax)
+        let (sinT, _) = Self.rotation(ax)
         for _ in 0..<2 {
             if let labels = ax.xCategoryLabels, !labels.isEmpty {
                 g.xTicks = categoryTicks(labels, ax, g, canvas: canvas, style: st)
