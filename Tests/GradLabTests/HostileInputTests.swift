@@ -381,6 +381,14 @@ final class HostileInputTests: XCTestCase {
         ("bench", ["--only", "--repetitions"]),
         ("language", ["--hidden", "--iters", "--batch", "--min-distance", "--max-distance", "--names", "--bucket", "--eval-per-bucket",
                       "--saliency-distance", "--jobs", "--lr", "--clip-norm"]),
+        ("baselines", ["--hidden", "--steps", "--iters", "--seeds", "--batch", "--eval-every", "--eval-size", "--gradient-iters",
+                       "--pass-loss-ratio", "--pass-accuracy", "--jobs", "--lr"]),
+        ("architectures paths", ["--hidden", "--steps", "--source-length", "--target-length", "--symbols", "--delay", "--classes",
+                                 "--batch", "--iters", "--lr"]),
+        ("architectures reversal", ["--hidden", "--source-length", "--symbols", "--iters", "--seeds", "--batch", "--eval-size"]),
+        ("train", ["--layers", "--hidden", "--steps", "--iters"]),
+        ("curves", ["--layers", "--hidden", "--steps"]),
+        ("heatmap", ["--layers", "--hidden", "--steps"]),
     ]
 
     /// Random flag combinations with hostile values, under a small budget (0.05 min, 256 MB) so anything
@@ -388,9 +396,9 @@ final class HostileInputTests: XCTestCase {
     func testGeneratedFlagCombinations() throws {
         var rng = SplitMix(seed: 12)
         let env = ["GRADLAB_MAX_MINUTES": "0.05", "GRADLAB_MAX_MEMORY": "256M"]
-        for _ in 0..<70 {
+        for _ in 0..<100 {
             let (cmd, flags) = Self.commands[Int(rng.next() % UInt64(Self.commands.count))]
-            var args = [cmd]
+            var args = cmd.split(separator: " ").map(String.init)
             for _ in 0..<(1 + Int(rng.next() % 3)) {
                 let f = flags[Int(rng.next() % UInt64(flags.count))]
                 var v = Self.hostileNumbers[Int(rng.next() % UInt64(Self.hostileNumbers.count))]
