@@ -21,24 +21,12 @@ final class JacobianTests: XCTestCase {
         return (traj.cell, traj.states[4], model.inputs[4])
     }
 
-    private func finiteDifference(_ cell: any RecurrentCell, state: [Double], input: [Double], h: Double = 1e-6) -> Matrix {
-        let m = state.count
-        var j = Matrix(rows: m, cols: m)
-        for c in 0..<m {
-            var sp = state, sm = state
-            sp[c] += h; sm[c] -= h
-            let fp = cell.step(state: sp, input: input), fm = cell.step(state: sm, input: input)
-            for r in 0..<m { j[r, c] = (fp[r] - fm[r]) / (2 * h) }
-        }
-        return j
-    }
-
     func testEveryCellJacobianMatchesFiniteDifferences() throws {
         for kind in CellKind.allCases {
             for seed in UInt64(0)..<5 {
                 let (cell, state, input) = try genericPoint(kind, seed: seed)
                 let analytic = cell.stateJacobian(state: state, input: input)
-                let numeric = finiteDifference(cell, state: state, input: input)
+                let numeric = FiniteDifference.stateJacobian(cell, state: state, input: input)
                 XCTAssertEqual(analytic.rows, cell.stateSize)
                 let rel = (analytic - numeric).frobeniusNorm / analytic.frobeniusNorm
                 XCTAssertLessThan(rel, 1e-6, "\(kind) seed \(seed): relative error \(rel)")

@@ -27,22 +27,6 @@ final class MultilayerTests: XCTestCase {
         return StackedModel(layers: layers, initialStates: init0, inputs: inputs)
     }
 
-    /// h^L_t after perturbing h^l_k by `delta` (k = 0 perturbs the initial state), by a full forward run.
-    func perturbedTop(_ m: StackedModel, layer l: Int, step k: Int, delta: [Double], t: Int) throws -> [Double] {
-        let cells = try m.layers.map { try makeCell($0) }
-        var states = m.initialStates
-        if k == 0 { for i in 0..<delta.count { states[l][i] += delta[i] } }
-        for step in 1...t {
-            var x = m.inputs[step - 1]
-            for layer in 0..<m.depth {
-                states[layer] = cells[layer].step(state: states[layer], input: x)
-                if step == k && layer == l { for i in 0..<delta.count { states[layer][i] += delta[i] } }
-                x = Array(states[layer].prefix(m.layers[layer].hiddenSize))
-            }
-        }
-        return Array(states[m.depth - 1].prefix(m.layers[m.depth - 1].hiddenSize))
-    }
-
     func testInputJacobiansMatchFiniteDifferences() throws {
         for kind in [CellKind.tanh, .sigmoid, .lstm, .gru, .leaky] {
             let m = stack([kind], hidden: [5], input: 3, steps: 4)
@@ -80,9 +64,9 @@ final class MultilayerTests: XCTestCase {
                     for c in 0..<hidden[l] {
                         var d = [Double](repeating: 0, count: hidden[l])
                         d[c] = eps
-                        let plus = try perturbedTop(m, layer: l, step: k, delta: d, t: t)
+                        let plus = try FiniteDifference.perturbedTop(m, layer: l, step: k, delta: d, t: t)
                         d[c] = -eps
-                        let minus = try perturbedTop(m, layer: l, step: k, delta: d, t: t)
+                        let minus = try FiniteDifference.perturbedTop(m, layer: l, step: k, delta: d, t: t)
                         for r in 0..<hidden[top] { jac[r, c] = (plus[r] - minus[r]) / (2 * eps) }
                     }
                     let lag = t - k

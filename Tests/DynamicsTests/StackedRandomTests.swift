@@ -29,22 +29,6 @@ final class StackedRandomTests: XCTestCase {
         XCTAssertFalse(RandomModels.stackable(.skip))
     }
 
-    /// h^L_t after perturbing h^l_k by `delta` (k = 0 perturbs the initial state), by a full forward run.
-    private func perturbedTop(_ m: StackedModel, layer l: Int, step k: Int, delta: [Double], t: Int) throws -> [Double] {
-        let cells = try m.layers.map { try makeCell($0) }
-        var states = m.initialStates
-        if k == 0 { for i in 0..<delta.count { states[l][i] += delta[i] } }
-        for step in 1...t {
-            var x = m.inputs[step - 1]
-            for layer in 0..<m.depth {
-                states[layer] = cells[layer].step(state: states[layer], input: x)
-                if step == k && layer == l { for i in 0..<delta.count { states[layer][i] += delta[i] } }
-                x = Array(states[layer].prefix(m.layers[layer].hiddenSize))
-            }
-        }
-        return Array(states[m.depth - 1].prefix(m.layers[m.depth - 1].hiddenSize))
-    }
-
     /// Every block ∂h^{(L)}_t/∂h^{(l)}_k of the depth × time sweep, as a matrix, against central differences.
     func testStackedJacobiansMatchFiniteDifferences() throws {
         var worst = 0.0, compared = 0
@@ -67,9 +51,9 @@ final class StackedRandomTests: XCTestCase {
                     for c in 0..<5 {
                         var d = [Double](repeating: 0, count: 5)
                         d[c] = eps
-                        let plus = try perturbedTop(stack, layer: l, step: k, delta: d, t: t)
+                        let plus = try FiniteDifference.perturbedTop(stack, layer: l, step: k, delta: d, t: t)
                         d[c] = -eps
-                        let minus = try perturbedTop(stack, layer: l, step: k, delta: d, t: t)
+                        let minus = try FiniteDifference.perturbedTop(stack, layer: l, step: k, delta: d, t: t)
                         for r in 0..<5 { fd[r, c] = (plus[r] - minus[r]) / (2 * eps) }
                     }
                     guard let analytic = blocks["\(t - k),\(l)"] else { XCTFail("\(kind): no block for k=\(k) l=\(l)"); continue }

@@ -21,18 +21,6 @@ final class VanillaFormTests: XCTestCase {
         return m
     }
 
-    private func finiteDifference(_ cell: any RecurrentCell, state: [Double], input: [Double], h: Double = 1e-6) -> Matrix {
-        let m = state.count
-        var j = Matrix(rows: m, cols: m)
-        for c in 0..<m {
-            var sp = state, sm = state
-            sp[c] += h; sm[c] -= h
-            let fp = cell.step(state: sp, input: input), fm = cell.step(state: sm, input: input)
-            for r in 0..<m { j[r, c] = (fp[r] - fm[r]) / (2 * h) }
-        }
-        return j
-    }
-
     func testStepIsWTimesFOfTheStatePlusInput() throws {
         let m = model(.tanh, seed: 1)
         let cell = try m.cell()
@@ -51,7 +39,7 @@ final class VanillaFormTests: XCTestCase {
                 let traj = try Trajectory(model: m)
                 let state = traj.states[4], input = m.inputs[4]
                 let analytic = traj.cell.stateJacobian(state: state, input: input)
-                let numeric = finiteDifference(traj.cell, state: state, input: input)
+                let numeric = FiniteDifference.stateJacobian(traj.cell, state: state, input: input)
                 let rel = (analytic - numeric).frobeniusNorm / analytic.frobeniusNorm
                 worst = max(worst, rel)
                 XCTAssertLessThan(rel, 1e-6, "\(kind) seed \(seed): relative error \(rel)")

@@ -8,11 +8,8 @@ import XCTest
 /// copy-memory task in `train`, and the command line (same bytes twice, one-line errors).
 final class BaselinesTests: XCTestCase {
     var tmp: String!
-    override func setUpWithError() throws {
-        tmp = NSTemporaryDirectory() + "gradlab-baselines-\(getpid())-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-    }
-    override func tearDown() { if let tmp { try? FileManager.default.removeItem(atPath: tmp) } }
+    override func setUpWithError() throws { tmp = try Scratch.folder("baselines") }
+    override func tearDown() { Scratch.remove(tmp) }
 
     // MARK: criteria
 

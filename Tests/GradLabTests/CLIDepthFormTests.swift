@@ -5,19 +5,13 @@ import XCTest
 final class CLIDepthFormTests: XCTestCase {
     var tmp: String!
     override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: CLITests.binary.path) else {
-            XCTFail("gradlab binary not found at \(CLITests.binary.path): run `swift build -c release` first")
-            throw XCTSkip("no binary")
-        }
-        tmp = NSTemporaryDirectory() + "gradlab-depth-\(getpid())-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        try Scratch.requireBinary()
+        tmp = try Scratch.folder("depth")
     }
-    override func tearDown() { if let tmp { try? FileManager.default.removeItem(atPath: tmp) } }
+    override func tearDown() { Scratch.remove(tmp) }
 
     private func ok(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        let r = try CLITests.run(args)
-        XCTAssertEqual(r.status, 0, "\(args): \(r.stderr)", file: file, line: line)
-        return r.stdout
+        try Scratch.ok(args, file: file, line: line)
     }
 
     private func usageError(_ args: [String], mentions: String, file: StaticString = #filePath, line: UInt = #line) throws {

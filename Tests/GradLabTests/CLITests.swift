@@ -27,14 +27,10 @@ final class CLITests: XCTestCase {
 
     var tmp: String!
     override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
-            XCTFail("gradlab binary not found at \(Self.binary.path): run `swift build -c release` first (make test does)")
-            throw XCTSkip("no binary")
-        }
-        tmp = NSTemporaryDirectory() + "gradlab-cli-\(getpid())-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        try Scratch.requireBinary()
+        tmp = try Scratch.folder("cli")
     }
-    override func tearDown() { if let tmp { try? FileManager.default.removeItem(atPath: tmp) } }
+    override func tearDown() { Scratch.remove(tmp) }
 
     private func assertUsageError(_ args: [String], mentions: String, code: Int32 = 64, file: StaticString = #filePath, line: UInt = #line) throws {
         let r = try Self.run(args)

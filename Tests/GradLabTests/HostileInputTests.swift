@@ -21,14 +21,9 @@ final class HostileInputTests: XCTestCase {
     }
 
     var tmp: String!
-
     override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: CLITests.binary.path) else {
-            XCTFail("gradlab binary not found at \(CLITests.binary.path): run `swift build -c release` first (make test does)")
-            throw XCTSkip("no binary")
-        }
-        tmp = NSTemporaryDirectory() + "gradlab-hostile-\(getpid())-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        try Scratch.requireBinary()
+        tmp = try Scratch.folder("hostile")
     }
 
     override func tearDown() {

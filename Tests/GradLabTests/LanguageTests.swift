@@ -8,11 +8,8 @@ import XCTest
 /// determinism and validation, and `gradlab language` as a user runs it.
 final class LanguageTests: XCTestCase {
     var tmp: String!
-    override func setUpWithError() throws {
-        tmp = NSTemporaryDirectory() + "gradlab-language-\(getpid())-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-    }
-    override func tearDown() { if let tmp { try? FileManager.default.removeItem(atPath: tmp) } }
+    override func setUpWithError() throws { tmp = try Scratch.folder("language") }
+    override func tearDown() { Scratch.remove(tmp) }
 
     /// Parses a story back from its words alone: (A, B, distance), or a failure message.
     func parse(_ words: [String], names: [String]) -> (a: String, b: String, distance: Int)? {

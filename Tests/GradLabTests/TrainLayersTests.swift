@@ -6,11 +6,8 @@ import XCTest
 /// `gradlab train --layers L`: stacks of recurrent layers trained with BPTT through every layer.
 final class TrainLayersTests: XCTestCase {
     var tmp: String!
-    override func setUpWithError() throws {
-        tmp = NSTemporaryDirectory() + "gradlab-train-layers-\(getpid())-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-    }
-    override func tearDown() { if let tmp { try? FileManager.default.removeItem(atPath: tmp) } }
+    override func setUpWithError() throws { tmp = try Scratch.folder("train-layers") }
+    override func tearDown() { Scratch.remove(tmp) }
 
     func small(_ cell: CellKind = .gru, layers: Int) -> TrainOptions {
         var o = TrainOptions()
@@ -19,23 +16,12 @@ final class TrainLayersTests: XCTestCase {
         return o
     }
 
-    private func binary() throws -> URL {
-        guard FileManager.default.isExecutableFile(atPath: CLITests.binary.path) else {
-            XCTFail("gradlab binary not found at \(CLITests.binary.path): run `swift build` first")
-            throw XCTSkip("no binary")
-        }
-        return CLITests.binary
-    }
-
     private func ok(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        _ = try binary()
-        let r = try CLITests.run(args)
-        XCTAssertEqual(r.status, 0, "\(args): \(r.stderr)", file: file, line: line)
-        return r.stdout
+        try Scratch.ok(args, file: file, line: line)
     }
 
     private func refused(_ args: [String], mentions: [String], file: StaticString = #filePath, line: UInt = #line) throws {
-        _ = try binary()
+        try Scratch.requireBinary()
         let r = try CLITests.run(args)
         XCTAssertEqual(r.status, 64, "\(args): \(r.stderr)", file: file, line: line)
         for m in mentions { XCTAssertTrue(r.stderr.contains(m), "\(args): stderr was \(r.stderr)", file: file, line: line) }

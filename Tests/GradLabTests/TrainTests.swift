@@ -5,11 +5,8 @@ import XCTest
 
 final class TrainTests: XCTestCase {
     var tmp: String!
-    override func setUpWithError() throws {
-        tmp = NSTemporaryDirectory() + "gradlab-train-\(getpid())-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-    }
-    override func tearDown() { if let tmp { try? FileManager.default.removeItem(atPath: tmp) } }
+    override func setUpWithError() throws { tmp = try Scratch.folder("train") }
+    override func tearDown() { Scratch.remove(tmp) }
 
     func small(_ cell: CellKind = .lstm) -> TrainOptions {
         var o = TrainOptions()
