@@ -57,9 +57,7 @@ struct BaselinesCommand: ParsableCommand {
     func options() throws -> BaselinesOptions {
         var b = BaselinesOptions()
         b.cells = try cells.kinds()
-        if let bad = b.cells.first(where: { !TrainCell.valid.contains($0) }) {
-            throw GradLabError.usage("--cells: \(bad.rawValue) cannot be trained (expected: \(TrainCell.allValueStrings.joined(separator: ", ")))")
-        }
+        try TrainCellKinds.require(b.cells, option: "--cells")
         b.seeds = seeds
         try training.check()
         var base = b.base

@@ -235,7 +235,7 @@ struct GainList: ExpressibleByArgument {
 /// Cells `train` and `train-sweep` can train (every cell but skip, which is for analysis only).
 struct TrainCell: ExpressibleByArgument {
     var kind: CellKind
-    static let valid = CellKind.allCases.filter { $0 != .skip }
+    static let valid = TrainCellKinds.trainable
     init?(argument: String) {
         guard let k = CellKind(rawValue: argument.lowercased()), TrainCell.valid.contains(k) else { return nil }
         kind = k

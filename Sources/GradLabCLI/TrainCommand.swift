@@ -255,9 +255,7 @@ struct TrainSweepCommand: ParsableCommand {
     func run() throws {
         var s = TrainSweepOptions()
         s.cells = try cells.kinds()
-        if let bad = s.cells.first(where: { !TrainCell.valid.contains($0) }) {
-            throw GradLabError.usage("--cells: \(bad.rawValue) cannot be trained (expected: \(TrainCell.allValueStrings.joined(separator: ", ")))")
-        }
+        try TrainCellKinds.require(s.cells, option: "--cells")
         var ts: [Int] = []
         for part in lengths.split(separator: ",", omittingEmptySubsequences: false) {
             let text = part.trimmingCharacters(in: .whitespaces)

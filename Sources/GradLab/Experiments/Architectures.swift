@@ -36,9 +36,7 @@ public struct ArchitectureOptions: Sendable {
     public var effectiveTargetLength: Int { targetLength ?? sourceLength }
 
     public func validate(reversal: Bool) throws {
-        guard TrainCellKinds.trainable.contains(cell) else {
-            throw GradLabError.usage("--cell \(cell.rawValue) cannot be trained (expected: \(TrainCellKinds.trainable.map(\.rawValue).joined(separator: ", ")))")
-        }
+        try TrainCellKinds.require([cell], option: "--cell")
         try Check.positive(hidden, "--hidden")
         try Check.atMost(hidden, 256, "--hidden", "every architecture keeps T dense states per sample")
         try Check.positive(steps, "--steps")
@@ -96,9 +94,6 @@ public struct ArchitectureOptions: Sendable {
 func detLog10(_ v: Double) -> Double { DetMath.log(v) / DetMath.log(10) }
 
 /// The cells BPTT trains (all but skip).
-public enum TrainCellKinds {
-    public static let trainable = CellKind.allCases.filter { $0 != .skip }
-}
 
 /// Training of one architecture on its task: Adam, optional norm clipping, a fixed held-out batch.
 public struct ArchitectureTraining: Sendable {

@@ -9,6 +9,19 @@ public enum TrainTaskKind: String, CaseIterable, Sendable {
     case copyMemory = "copy-memory"
 }
 
+/// The cells BPTT trains: every kind but `skip` (its windowed state is an analysis device). One check for
+/// `train`, `train-sweep`, `baselines`, `architectures` and `language`.
+public enum TrainCellKinds {
+    public static let trainable = CellKind.allCases.filter { $0 != .skip }
+
+    /// A usage error naming `option` and the trainable cells when one of `kinds` is not trainable.
+    public static func require(_ kinds: [CellKind], option: String) throws {
+        if let bad = kinds.first(where: { !trainable.contains($0) }) {
+            throw GradLabError.usage("\(option): \(bad.rawValue) cannot be trained (expected: \(trainable.map(\.rawValue).joined(separator: ", ")))")
+        }
+    }
+}
+
 /// Parameters of one training run. Same options (and seed) ⇒ identical numbers.
 public struct TrainOptions: Sendable {
     public var cell: CellKind = .lstm

@@ -44,9 +44,7 @@ public struct LanguageOptions: Sendable {
 
     public func validate() throws {
         guard !cells.isEmpty else { throw GradLabError.usage("--cells must name at least one cell") }
-        if let bad = cells.first(where: { $0 == .skip }) {
-            throw GradLabError.usage("--cells: \(bad.rawValue) cannot be trained (it is for analysis: curves, heatmap, …)")
-        }
+        try TrainCellKinds.require(cells, option: "--cells")
         try Check.positive(hidden, "--hidden")
         try Check.atMost(hidden, 1024, "--hidden", "training keeps T dense states per story")
         try Check.positive(iterations, "--iters")
